@@ -1,0 +1,18 @@
+# The two set-up commands of the README:
+#   make repro   - create the environment if needed, then regenerate everything (dvc repro)
+#   make test    - create the environment if needed, then run the whole test suite
+.PHONY: env repro test bench
+
+env:
+	bash scripts/setup_env.sh
+
+repro: env
+	. .venv/bin/activate && dvc repro
+
+test: env
+	bash scripts/ensure_docker.sh
+	. .venv/bin/activate && python -m pytest -q tests
+
+bench: env
+	bash scripts/ensure_docker.sh
+	. .venv/bin/activate && python bench/sandbox.py && python bench/generation.py && python bench/train.py
