@@ -57,6 +57,8 @@ class TaskFileError(ValueError):
 
 @dataclass
 class TestCase:
+    __test__ = False  # not a pytest class
+
     args: list[Any]
     expected: Any
     kwargs: dict[str, Any] = field(default_factory=dict)

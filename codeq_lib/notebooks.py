@@ -1,0 +1,77 @@
+"""Run a stage notebook with papermill, parameters taken from one section of params.yaml.
+
+A stage notebook's `parameters` cell defines `config` (a dict with tiny CPU-safe values, so
+the notebook runs as saved and under nbval) plus a few scalars (`round`, paths). DVC calls
+
+    python -m codeq_lib.notebooks notebooks/01_collect_trajectories.ipynb --section collect -p round=1
+
+which injects `config = params[section]` (and the `-p` scalars) and saves the executed
+notebook under notebooks/out/ as the stage's record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+from codeq_lib.config import load_params
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _scalar(text: str):
+    """`-p key=value` values are YAML scalars: 1 -> int, true -> bool, '' -> ''."""
+    value = yaml.safe_load(text) if text != "" else ""
+    return value
+
+
+def stage_parameters(section: str | None, params_path: str, extra: dict) -> dict:
+    params = {}
+    if section:
+        all_params = load_params(params_path)
+        if section not in all_params:
+            raise SystemExit(f"{params_path}: no section {section!r}; sections: {sorted(all_params)}")
+        params["config"] = all_params[section]
+    params.update(extra)
+    return params
+
+
+def run_notebook(notebook: str | Path, output: str | Path, parameters: dict, cwd: Path = ROOT) -> Path:
+    import papermill
+
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(output).with_suffix(".partial.ipynb")
+    papermill.execute_notebook(
+        str(notebook), str(tmp), parameters=parameters, kernel_name="python3",
+        cwd=str(cwd), progress_bar=False, log_output=True,
+    )
+    tmp.replace(output)  # the record appears only when the whole notebook ran
+    return Path(output)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebook")
+    parser.add_argument("--section", default=None, help="params.yaml section injected as `config`")
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--output", default=None, help="executed notebook (default notebooks/out/<name>[_<round>].ipynb)")
+    args = parser.parse_args(argv)
+    extra = {}
+    for item in args.param:
+        key, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"-p {item!r}: expected KEY=VALUE")
+        extra[key] = _scalar(value)
+    notebook = Path(args.notebook)
+    suffix = "".join(f"_{k}{v}" for k, v in extra.items() if k in ("round", "policy"))
+    output = args.output or ROOT / "notebooks" / "out" / f"{notebook.stem}{suffix}.ipynb"
+    run_notebook(notebook, output, stage_parameters(args.section, args.params, extra))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""A policy on a local transformers causal LM: batched seeded sampling, exact token
+counting and the yes/no critic.
+
+One expansion = ONE `generate` call: the prompt is tokenised once and
+`num_return_sequences=K` expands it inside generate (DESIGN.md "Speed": batch the K
+rewrites). Several prompts go in one left-padded batch (`sample_batch`). Tokens are counted
+from the tensors, not re-tokenised text: prompt tokens are the attention mask's ones (no
+padding), a completion's tokens run up to and including its first EOS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+from codeq_lib.policy.types import Generation, PolicyStats
+
+# Variants of the answer word that SmolLM2 / Qwen tokenisers keep as one token; the critic
+# reads them all (a model may answer "Yes" at the start of its turn or " yes" mid-line).
+YES_WORDS = ("yes", " yes", "Yes", " Yes", "YES")
+NO_WORDS = ("no", " no", "No", " No", "NO")
+
+
+def single_token_ids(tokenizer, words: Sequence[str]) -> list[int]:
+    """Ids of the words that encode to exactly one token (others cannot be read off one
+    next-token distribution)."""
+    ids = []
+    for word in words:
+        encoded = tokenizer.encode(word, add_special_tokens=False)
+        if len(encoded) == 1 and encoded[0] not in ids:
+            ids.append(encoded[0])
+    return ids
+
+
+def completion_length(token_ids: Sequence[int], eos_ids: set[int]) -> tuple[int, bool]:
+    """(number of real generated tokens, stopped at EOS). Everything after the first EOS
+    is padding added by generate for sequences that finished early.
+
+    >>> completion_length([5, 6, 2, 2, 2], {2})
+    (3, True)
+    >>> completion_length([5, 6, 7], {2})
+    (3, False)
+    """
+    for index, token in enumerate(token_ids):
+        if token in eos_ids:
+            return index + 1, True
+    return len(token_ids), False
+
+
+def p_yes(logits_row, yes_ids: Sequence[int], no_ids: Sequence[int], temperature: float = 1.0) -> float:
+    """P(yes) = softmax over the yes/no answer-token logits only, summed over the yes
+    variants (the "verbalised judgement" read from token probabilities, as in CodeQ's
+    self-critique and P(True) of Kadavath et al. 2022)."""
+    import torch
+
+    chosen = torch.tensor(list(yes_ids) + list(no_ids), device=logits_row.device)
+    probs = torch.softmax(logits_row.float()[chosen] / temperature, dim=-1)
+    return float(probs[: len(yes_ids)].sum().clamp(0.0, 1.0))
+
+
+@dataclass
+class HFPolicy:
+    """A transformers model + tokenizer behind the policy interface (docs/interfaces.md)."""
+
+    model: Any
+    tokenizer: Any
+    policy_id: str
+    stats: PolicyStats = field(default_factory=PolicyStats)
+    critic_temperature: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.tokenizer.padding_side = "left"  # decoder-only batches pad on the left
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.model.eval()
+
+    @property
+    def device(self):
+        return next(self.model.parameters()).device
+
+    @property
+    def eos_ids(self) -> set[int]:
+        ids = self.model.generation_config.eos_token_id
+        ids = ids if isinstance(ids, list) else [ids]
+        return {i for i in ids + [self.tokenizer.eos_token_id] if i is not None}
+
+    def render(self, messages: list[dict]) -> str:
+        """The chat-templated prompt text, ending with the assistant turn header."""
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def encode(self, message_lists: Sequence[list[dict]]):
+        texts = [self.render(messages) for messages in message_lists]
+        batch = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        return {k: v.to(self.device) for k, v in batch.items()}
+
+    def sample(
+        self,
+        messages: list[dict],
+        n: int = 1,
+        temperature: float = 0.8,
+        top_p: float = 0.95,
+        max_new_tokens: int = 256,
+        seed: int = 0,
+    ) -> list[Generation]:
+        """K = `n` completions of one prompt from ONE generate call."""
+        return self.sample_batch([messages], n, temperature, top_p, max_new_tokens, seed)[0]
+
+    def sample_batch(
+        self,
+        message_lists: Sequence[list[dict]],
+        n: int = 1,
+        temperature: float = 0.8,
+        top_p: float = 0.95,
+        max_new_tokens: int = 256,
+        seed: int = 0,
+    ) -> list[list[Generation]]:
+        """`n` completions for each prompt, all in one left-padded generate call.
+        `temperature == 0` means greedy decoding. Seeded without touching the caller's
+        global RNG state (torch.random.fork_rng)."""
+        import torch
+
+        if n < 1 or max_new_tokens < 1:
+            raise ValueError(f"n and max_new_tokens must be >= 1, got n={n}, max_new_tokens={max_new_tokens}")
+        batch = self.encode(message_lists)
+        sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0} if temperature > 0 else {"do_sample": False}
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices), torch.inference_mode():
+            torch.manual_seed(seed)
+            output = self.model.generate(
+                **batch,
+                max_new_tokens=max_new_tokens,
+                num_return_sequences=n,
+                pad_token_id=self.tokenizer.pad_token_id,
+                **sampling,
+            )
+        prompt_lengths = batch["attention_mask"].sum(dim=1).tolist()
+        generated = output[:, batch["input_ids"].shape[1]:].tolist()
+        results: list[list[Generation]] = []
+        for prompt_index, prompt_tokens in enumerate(prompt_lengths):
+            row = []
+            for token_ids in generated[prompt_index * n:(prompt_index + 1) * n]:
+                length, stopped = completion_length(token_ids, self.eos_ids)
+                text = self.tokenizer.decode(token_ids[:length], skip_special_tokens=True)
+                row.append(Generation(text, int(prompt_tokens), length, "stop" if stopped else "length"))
+            results.append(row)
+        self.stats.calls += 1
+        self.stats.sequences += len(generated)
+        self.stats.prompt_tokens += int(sum(prompt_lengths))
+        self.stats.generated_tokens += sum(g.completion_tokens for row in results for g in row)
+        return results
+
+    def critic(self, message_lists: Sequence[list[dict]]) -> list[float]:
+        """P("yes") for each judgement prompt, from ONE forward pass over the padded batch.
+        Explicit position ids make a left-padded row compute exactly what it would alone."""
+        import torch
+
+        if not message_lists:
+            return []
+        yes_ids = single_token_ids(self.tokenizer, YES_WORDS)
+        no_ids = single_token_ids(self.tokenizer, NO_WORDS)
+        if not yes_ids or not no_ids:
+            raise ValueError(f"{self.policy_id}: tokenizer has no single-token yes/no answer words")
+        batch = self.encode(message_lists)
+        position_ids = (batch["attention_mask"].cumsum(dim=1) - 1).clamp(min=0)
+        with torch.inference_mode():
+            logits = self.model(**batch, position_ids=position_ids, use_cache=False).logits[:, -1, :]
+        self.stats.critic_calls += 1
+        self.stats.prompt_tokens += int(batch["attention_mask"].sum())
+        return [p_yes(row, yes_ids, no_ids, self.critic_temperature) for row in logits]
+
+    def describe(self) -> dict[str, Any]:
+        return {"policy_id": self.policy_id, "stats": asdict(self.stats), "device": str(self.device)}

