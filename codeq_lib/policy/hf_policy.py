@@ -1,8 +1,8 @@
 """A policy on a local transformers causal LM: batched seeded sampling, exact token
 counting and the yes/no critic.
 
-One expansion = ONE `generate` call: the prompt is tokenised once and
-`num_return_sequences=K` expands it inside generate (DESIGN.md "Speed": batch the K
+One expansion = ONE `generate` call: the prompt is tokenised once and its K copies
+decode as one batch (what `num_return_sequences=K` does inside generate) (DESIGN.md "Speed": batch the K
 rewrites). Several prompts go in one left-padded batch (`sample_batch`). Tokens are counted
 from the tensors, not re-tokenised text: prompt tokens are the attention mask's ones (no
 padding), a completion's tokens run up to and including its first EOS.
@@ -121,7 +121,10 @@ class HFPolicy:
 
         if n < 1 or max_new_tokens < 1:
             raise ValueError(f"n and max_new_tokens must be >= 1, got n={n}, max_new_tokens={max_new_tokens}")
-        batch = self.encode(message_lists)
+        prompts = self.encode(message_lists)
+        # The K copies of each prompt, as generate's own `num_return_sequences` expansion
+        # does (repeat_interleave), done here so greedy decoding (n copies) works too.
+        batch = {k: v.repeat_interleave(n, dim=0) for k, v in prompts.items()}
         sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0} if temperature > 0 else {"do_sample": False}
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices), torch.inference_mode():
@@ -129,11 +132,10 @@ class HFPolicy:
             output = self.model.generate(
                 **batch,
                 max_new_tokens=max_new_tokens,
-                num_return_sequences=n,
                 pad_token_id=self.tokenizer.pad_token_id,
                 **sampling,
             )
-        prompt_lengths = batch["attention_mask"].sum(dim=1).tolist()
+        prompt_lengths = prompts["attention_mask"].sum(dim=1).tolist()
         generated = output[:, batch["input_ids"].shape[1]:].tolist()
         results: list[list[Generation]] = []
         for prompt_index, prompt_tokens in enumerate(prompt_lengths):

@@ -268,3 +268,158 @@ def tiny_random_model_dir(seed: int = 0) -> Path:
     if (out_dir / CONVERSION_RECORD).exists():
         return out_dir
     return make_tiny_random_model(out_dir, seed=seed, overwrite=False)
+
+
+def resolve_device(device: str = "auto") -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelLoadError(f"device {device!r} requested but CUDA is not available")
+    return device
+
+
+def resolve_dtype(dtype: str, device: str):
+    """"auto": bf16 on CUDA (CodeQ's rollouts), fp32 on CPU (bf16 matmuls are slow there)."""
+    import torch
+
+    if dtype == "auto":
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    allowed = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+    if dtype not in allowed:
+        raise ModelLoadError(f"dtype {dtype!r} is not one of {['auto', *allowed]}")
+    return allowed[dtype]
+
+
+def nf4_config(compute_dtype):
+    """4-bit NF4 weights with bf16 compute (QLoRA, Dettmers et al. 2023), as CodeQ uses for
+    rollouts. Needs bitsandbytes and a CUDA device."""
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_compute_dtype=compute_dtype,
+        bnb_4bit_use_double_quant=True,
+    )
+
+
+def resolve_model_source(model: str) -> tuple[str, Path | str]:
+    """("hf_dir" | "gguf" | "hub", location). "embedded" is the converted packaged GGUF.
+    Anything that looks like a path must exist; only a bare `org/name` goes to the hub."""
+    if model == "embedded":
+        return "hf_dir", ensure_embedded_model_dir()
+    path = Path(model).expanduser()
+    if path.suffix == ".gguf":
+        return "gguf", check_gguf(path)
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelLoadError(f"{path}: not a model directory (no config.json)")
+        return "hf_dir", path
+    looks_like_hub_id = model.count("/") == 1 and not model.startswith((".", "/", "~")) and not path.exists()
+    if looks_like_hub_id:
+        return "hub", model
+    raise ModelLoadError(f"{path}: model path not found (expected 'embedded', a hub id org/name, an HF dir or a .gguf file)")
+
+
+def load_model_and_tokenizer(
+    model: str = "embedded", device: str = "auto", dtype: str = "auto", quantize_4bit: bool = False
+):
+    """(model, tokenizer, name) on `device`; errors name the path at fault."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    device = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype, device)
+    kind, location = resolve_model_source(model)
+    if kind == "gguf":  # read it in place; `codeq convert-model` makes later loads fast
+        kwargs: dict[str, Any] = {"gguf_file": Path(location).name}
+        source = str(Path(location).parent)
+    else:
+        kwargs, source = {}, str(location)
+    if quantize_4bit:
+        if not device.startswith("cuda"):
+            raise ModelLoadError(f"{model}: 4-bit NF4 loading needs a CUDA device (got {device!r})")
+        kwargs["quantization_config"] = nf4_config(torch_dtype)
+        kwargs["device_map"] = {"": device}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, **({"gguf_file": kwargs["gguf_file"]} if kind == "gguf" else {}))
+        loaded = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype, **kwargs)
+    except ModelLoadError:
+        raise
+    except Exception as exc:
+        raise ModelLoadError(f"{location}: could not load model ({type(exc).__name__}: {exc})") from None
+    if kind == "gguf":
+        _strip_gguf_quantizer(loaded)
+    if not quantize_4bit:
+        loaded = loaded.to(device)
+    name = EMBEDDED_NAME if model == "embedded" else Path(str(location)).name.removesuffix(".gguf")
+    return loaded, tokenizer, name
+
+
+def read_adapter_config(adapter: str | os.PathLike) -> dict[str, Any]:
+    path = Path(adapter)
+    config_path = path / "adapter_config.json"
+    if not config_path.is_file():
+        raise ModelLoadError(f"{path}: not a PEFT adapter directory (no adapter_config.json)")
+    try:
+        return json.loads(config_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ModelLoadError(f"{config_path}: not valid JSON ({exc.msg})") from None
+
+
+def attach_adapter(model, adapter: str | os.PathLike):
+    """Load a PEFT LoRA adapter on top of `model`. An adapter trained on another base
+    (different shapes or module names) is refused with the adapter path and the reason,
+    instead of PEFT's bare size-mismatch traceback or a silent no-op."""
+    from peft import PeftModel
+
+    path = Path(adapter)
+    config = read_adapter_config(path)
+    module_names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+    targets = config.get("target_modules") or []
+    if isinstance(targets, list) and targets and not set(targets) & module_names:
+        raise ModelLoadError(
+            f"{path}: adapter targets modules {sorted(targets)} that the base model does not have "
+            f"(adapter base: {config.get('base_model_name_or_path')!r})"
+        )
+    try:
+        return PeftModel.from_pretrained(model, str(path), is_trainable=False)
+    except Exception as exc:
+        raise ModelLoadError(
+            f"{path}: adapter does not fit this base model (adapter base: "
+            f"{config.get('base_model_name_or_path')!r}; {type(exc).__name__}: {str(exc)[:300]})"
+        ) from None
+
+
+def adapter_id(adapter: str | os.PathLike) -> str:
+    """Adapter dir name + a short hash of its weights, so two rounds' adapters differ."""
+    path = Path(adapter)
+    weights = sorted(path.glob("adapter_model.*"))
+    digest = file_sha256(weights[0])[:8] if weights else "noweights"
+    return f"{path.name}-{digest}"
+
+
+def load_policy(
+    model: str = "embedded",
+    adapter: str | os.PathLike | None = None,
+    device: str = "auto",
+    dtype: str = "auto",
+    quantize_4bit: bool = False,
+):
+    """The policy on `model` ("embedded", a hub id, a local HF dir or a .gguf file), with an
+    optional LoRA `adapter` on top."""
+    from codeq_lib.policy.hf_policy import HFPolicy
+
+    loaded, tokenizer, name = load_model_and_tokenizer(model, device, dtype, quantize_4bit)
+    if adapter is not None:
+        loaded = attach_adapter(loaded, adapter)
+        name = f"{name}+{adapter_id(adapter)}"
+    return HFPolicy(model=loaded, tokenizer=tokenizer, policy_id=name)
+
+
+def tiny_random_policy(seed: int = 0, device: str = "cpu"):
+    """A policy on the tiny random SmolLM2-shaped model (real tokenizer): for fast tests."""
+    policy = load_policy(str(tiny_random_model_dir(seed)), device=device, dtype="float32")
+    policy.policy_id = f"tiny-random-seed{seed}"
+    return policy

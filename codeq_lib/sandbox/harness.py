@@ -12,6 +12,7 @@ itself; comparison happens in the parent (DESIGN.md "Result comparison", evalplu
 
 from __future__ import annotations
 
+import builtins
 import json
 import math
 import sys
@@ -49,6 +50,13 @@ MAX_ITEMS = 1_000_000  # most items drained from a returned generator
 MAX_DEPTH = 200  # deepest nesting of a returned container
 
 _dumps = json.dumps  # bound at import: a candidate re-binding json.dumps changes nothing here
+_BUILTINS = dict(builtins.__dict__)  # restored before each serialisation (patched builtins)
+
+
+def restore_builtins() -> None:
+    """Undo a candidate's patches to builtins (e.g. `isinstance = lambda *a: True`) before
+    the harness serialises or reports, so its own code runs on the real builtins."""
+    builtins.__dict__.update(_BUILTINS)
 
 
 def base_namespace() -> dict:
@@ -225,8 +233,10 @@ def execute(request: dict, emit) -> None:
         exec(code, namespace)
         factory = resolve_entry(namespace, request["entry_point"])
     except BaseException as exc:  # SystemExit / KeyboardInterrupt from candidate code too
+        restore_builtins()
         emit({"load_error": format_error(exc), "traceback": _short_traceback()})
         return
+    restore_builtins()
     emit({"load": "ok"})
     for index, test in enumerate(request["tests"]):
         try:
@@ -234,9 +244,11 @@ def execute(request: dict, emit) -> None:
             payload = json.loads(test)
             args = build_args(payload.get("args", []), request.get("arg_types"), namespace)
             value = factory()(*args, **payload.get("kwargs", {}))
+            restore_builtins()
             got = serialise_result(value, args[0] if args else None, request.get("return_type"))
             emit({"i": index, "got": got})
         except BaseException as exc:
+            restore_builtins()
             emit({"i": index, "error": format_error(exc)})
 
 

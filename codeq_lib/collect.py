@@ -1,0 +1,116 @@
+"""`codeq collect`: search trees on the TRAINING split, the raw material of DPO pairs.
+
+Protocol item 3 (DESIGN.md): on the training split, collection may use all tests of that
+split as reward, so the search gets `training_reward_tests(task)` (visible + hidden) by
+name here, and only here. Never point this at the test split: pairs built from it would leak.
+
+Resumable: each finished task's tree and one result line are appended and fsynced
+(`RunLog`); a killed run restarts where it stopped, redoing nothing finished and losing
+nothing. Shardable: `--shard i/n` keeps the tasks whose id hashes to i mod n (stable under
+reordering), writing `trees.shard-i-of-n.jsonl` / `results.shard-i-of-n.jsonl`, so any
+runner (a job array, `accelerate launch`, xargs) can fan shards out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from tqdm.auto import tqdm
+
+from codeq_lib.config import run_metadata
+from codeq_lib.evaluate import (COUNTER_KEYS, add_search_arguments, open_policy, open_sandbox,
+                                search_config_from_args, task_seed)
+from codeq_lib.hashing import sha256_text
+from codeq_lib.io import write_json
+from codeq_lib.search import MODES, SearchConfig, run_search, training_reward_tests
+from codeq_lib.search.runlog import RunLog
+from codeq_lib.tasks import Task, load_tasks
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """'i/n' -> (i, n) with 0 <= i < n.
+
+    >>> parse_shard("1/4")
+    (1, 4)
+    """
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard: {text!r} is not of the form i/n (e.g. 0/4)") from None
+    if count < 1 or not 0 <= index < count:
+        raise ValueError(f"--shard: need 0 <= i < n, got {text!r}")
+    return index, count
+
+
+def in_shard(task_id: str, shard: tuple[int, int]) -> bool:
+    index, count = shard
+    return int(sha256_text(task_id)[:12], 16) % count == index
+
+
+def shard_suffix(shard: tuple[int, int]) -> str:
+    return "" if shard[1] == 1 else f".shard-{shard[0]}-of-{shard[1]}"
+
+
+def collect(tasks: Sequence[Task], policy: Any, sandbox: Any, mode: str = "mcts", budget: int = 20,
+            config: SearchConfig | None = None, out_dir: str | Path = "collect",
+            shard: tuple[int, int] = (0, 1), seed: int | None = None, round: int = 0, progress: bool = True,
+            on_task_done: Callable[[dict], None] | None = None, **hooks: Any) -> dict[str, Any]:
+    """Collect trees for this shard's unfinished tasks; returns the shard's summary."""
+    config = config or SearchConfig()
+    seed = config.seed if seed is None else seed
+    if mode not in MODES:
+        raise ValueError(f"mode: {mode!r} is not one of {list(MODES)}")
+    out_dir = Path(out_dir)
+    suffix = shard_suffix(shard)
+    log = RunLog.open(out_dir, suffix)
+    mine = [task for task in tasks if in_shard(task.id, shard)]
+    done = log.done_ids()
+    todo = [task for task in mine if task.id not in done]
+    write_json(out_dir / f"run{suffix}.json", run_metadata({
+        "search": dataclasses.asdict(config), "mode": mode, "budget": budget, "seed": seed,
+        "round": round, "shard": list(shard), "reward_tests": "visible+hidden (training split)",
+        "policy_id": getattr(policy, "policy_id", None)}))
+    for task in tqdm(todo, desc=f"collect {mode}@{budget} shard {shard[0]}/{shard[1]}",
+                     disable=not progress, initial=len(mine) - len(todo), total=len(mine)):
+        result = run_search(task, policy, sandbox, mode, budget, config, seed=task_seed(seed, task.id),
+                            tests=training_reward_tests(task), round=round, **hooks)
+        row = {"task_id": task.id, "mode": mode, "budget": budget, "round": round,
+               "policy_id": getattr(policy, "policy_id", None), "answer_node": result.answer_node,
+               "answer_passes": result.answer_passes_search_tests, "nodes": len(result.tree),
+               "counters": result.counters}
+        log.append(result.tree, row)
+        if on_task_done is not None:
+            on_task_done(row)
+    rows = [row for row in log.results() if in_shard(row["task_id"], shard)]
+    summary = {"shard": list(shard), "n_tasks": len(rows), "solved": sum(r["answer_passes"] for r in rows),
+               "nodes": sum(r["nodes"] for r in rows), "mode": mode, "budget": budget}
+    for key in COUNTER_KEYS:
+        summary[key] = sum(r["counters"].get(key, 0) for r in rows)
+    write_json(out_dir / f"collect{suffix}.json", summary)
+    return summary
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tasks", required=True, help="TRAINING split task file (all its tests are used as reward)")
+    parser.add_argument("--out", required=True, help="output folder (resumed if it exists)")
+    parser.add_argument("--mode", default="mcts", choices=list(MODES), help="search strategy")
+    parser.add_argument("--shard", default="0/1", help="i/n: this process collects shard i of n")
+    add_search_arguments(parser)
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    shard = parse_shard(args.shard)
+    tasks = load_tasks(args.tasks)[: args.limit]
+    config = search_config_from_args(args)
+    start = time.perf_counter()
+    policy = open_policy(args)
+    with open_sandbox(args) as sandbox:
+        summary = collect(tasks, policy, sandbox, args.mode, args.budget, config, args.out, shard,
+                          round=args.round, progress=not args.no_progress)
+    print(f"collected shard {args.shard}: {summary['n_tasks']} tasks, {summary['nodes']} nodes, "
+          f"{summary['llm_calls']} LLM calls; {time.perf_counter() - start:.1f}s -> {args.out}")
+    return 0

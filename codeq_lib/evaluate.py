@@ -1,0 +1,190 @@
+"""`codeq eval`: evaluate a policy with one search mode under the strict protocol.
+
+For each task the search runs on `search_view(task)` (visible tests only); the committed
+answer is handed to the `HiddenTestGuard`, which runs the hidden tests on it exactly once
+(DESIGN.md protocol item 2). Per task one result line and its tree are appended and fsynced
+(`RunLog`), so a killed run restarts without redoing finished tasks; `metrics.json` (n, solve
+rate with a Wilson 95% CI, counters, `hidden_test_runs`) is rewritten at the end.
+`oracle_best_of_n` chooses with hidden tests: it is labelled as an oracle, never a pass@1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from tqdm.auto import tqdm
+
+from codeq_lib.config import from_dict, run_metadata
+from codeq_lib.hashing import sha256_text
+from codeq_lib.io import write_json
+from codeq_lib.metrics import rate_summary
+from codeq_lib.search import MODES, HiddenTestGuard, SearchConfig, run_search
+from codeq_lib.search.runlog import RunLog
+from codeq_lib.tasks import Task, load_tasks
+
+EVAL_MODES = MODES + ("oracle_best_of_n",)
+COUNTER_KEYS = ("llm_calls", "samples", "prompt_tokens", "generated_tokens", "critic_calls",
+                "sandbox_runs", "sandbox_executions", "sandbox_cache_hits", "duplicates", "wall_s")
+ORACLE_LABEL = "ORACLE: best-of-n selected with hidden tests; an upper bound, not pass@1"
+
+
+def task_seed(base_seed: int, task_id: str) -> int:
+    """Per-task seed that does not depend on task order (so a resumed run samples the same)."""
+    return (base_seed * 1_000_003 + int(sha256_text(task_id)[:8], 16)) % (2**31 - 1)
+
+
+def check_evaluable(tasks: Sequence[Task]) -> None:
+    for task in tasks:
+        if not task.hidden_tests:
+            raise ValueError(f"task {task.id!r}: field 'hidden_tests' is empty; evaluation scores the answer on hidden tests")
+
+
+def evaluate_task(task: Task, policy: Any, sandbox: Any, guard: HiddenTestGuard, mode: str, budget: int,
+                  config: SearchConfig, seed: int, round: int = 0, **hooks: Any) -> tuple[dict, list[dict]]:
+    """Search one task, commit, run the hidden tests once; returns (result row, tree rows)."""
+    oracle = (lambda codes: guard.oracle_scores(task, codes)) if mode == "oracle_best_of_n" else None
+    result = run_search(task, policy, sandbox, mode, budget, config, seed=task_seed(seed, task.id),
+                        round=round, oracle=oracle, **hooks)
+    guard.commit(task, result.answer_code)
+    hidden = guard.run_hidden(task, result.answer_code)
+    row = {
+        "task_id": task.id,
+        "mode": mode,
+        "budget": budget,
+        "round": round,
+        "policy_id": getattr(policy, "policy_id", None),
+        "category": task.category,
+        "difficulty": task.difficulty,
+        "solved": hidden.status == "pass",
+        "hidden_status": hidden.status,
+        "hidden_passed": hidden.passed,
+        "hidden_total": hidden.total,
+        "hidden_test_runs": guard.runs[task.id],
+        "oracle_hidden_runs": guard.oracle_runs[task.id],
+        "answer_node": result.answer_node,
+        "answer_passes_visible": result.answer_passes_search_tests,
+        "answer_code": result.answer_code,
+        "counters": result.counters,
+    }
+    return row, result.tree
+
+
+def summarize(rows: Sequence[dict], mode: str, budget: int) -> dict[str, Any]:
+    """metrics.json: DESIGN.md fields, counters summed over tasks, per-category rates with CIs."""
+    solved = sum(bool(row["solved"]) for row in rows)
+    metrics: dict[str, Any] = {"mode": mode, "budget": budget, **rate_summary(solved, len(rows))}
+    for key in COUNTER_KEYS:
+        metrics[key] = sum(row["counters"].get(key, 0) for row in rows)
+    metrics["hidden_test_runs"] = sum(row["hidden_test_runs"] for row in rows)
+    metrics["oracle_hidden_runs"] = sum(row.get("oracle_hidden_runs", 0) for row in rows)
+    metrics["visible_solved"] = sum(bool(row["answer_passes_visible"]) for row in rows)
+    metrics["policy_ids"] = sorted({str(row.get("policy_id")) for row in rows})
+    if mode == "oracle_best_of_n":
+        metrics["label"] = ORACLE_LABEL
+    for field_name in ("category", "difficulty"):
+        groups: dict[str, list[bool]] = defaultdict(list)
+        for row in rows:
+            groups[str(row.get(field_name))].append(bool(row["solved"]))
+        metrics[f"by_{field_name}"] = {k: rate_summary(sum(v), len(v)) for k, v in sorted(groups.items())}
+    return metrics
+
+
+def evaluate(tasks: Sequence[Task], policy: Any, sandbox: Any, mode: str, budget: int,
+             config: SearchConfig | None, out_dir: str | Path, seed: int | None = None, round: int = 0,
+             progress: bool = True, on_task_done: Callable[[dict], None] | None = None,
+             **hooks: Any) -> dict[str, Any]:
+    """Evaluate every task not already finished in `out_dir`; returns the metrics dict."""
+    config = config or SearchConfig()
+    seed = config.seed if seed is None else seed  # per-task seeds derive from it (task_seed)
+    if mode not in EVAL_MODES:
+        raise ValueError(f"mode: {mode!r} is not one of {list(EVAL_MODES)}")
+    check_evaluable(tasks)
+    out_dir = Path(out_dir)
+    log = RunLog.open(out_dir)
+    done = log.done_ids()
+    todo = [task for task in tasks if task.id not in done]
+    write_json(out_dir / "run.json", run_metadata({"search": dataclasses.asdict(config), "mode": mode,
+                                                  "budget": budget, "seed": seed, "round": round,
+                                                  "policy_id": getattr(policy, "policy_id", None)}))
+    guard = HiddenTestGuard(todo, sandbox)
+    for task in tqdm(todo, desc=f"eval {mode}@{budget}", disable=not progress, initial=len(done),
+                     total=len(tasks)):
+        row, tree = evaluate_task(task, policy, sandbox, guard, mode, budget, config, seed, round, **hooks)
+        log.append(tree, row)
+        if on_task_done is not None:
+            on_task_done(row)
+    wanted = {task.id for task in tasks}
+    rows = [row for row in log.results() if row["task_id"] in wanted]
+    metrics = summarize(rows, mode, budget)
+    write_json(out_dir / "metrics.json", metrics)
+    return metrics
+
+
+# ---- command line (shared with `codeq collect`) ----
+
+def add_search_arguments(parser: argparse.ArgumentParser) -> None:
+    """Model, sandbox and every SearchConfig field as a flag (the dataclass docs are the help)."""
+    parser.add_argument("--budget", type=int, default=20, help="LLM calls (rollouts) per task")
+    parser.add_argument("--model", default="embedded", help="'embedded', a hub id, a local HF dir or a .gguf file")
+    parser.add_argument("--adapter", default=None, help="optional LoRA adapter directory")
+    parser.add_argument("--backend", default="subprocess", choices=["subprocess", "docker"], help="sandbox backend")
+    parser.add_argument("--workers", type=int, default=2, help="sandbox worker processes")
+    parser.add_argument("--timeout", type=float, default=5.0, help="seconds per candidate run")
+    parser.add_argument("--round", type=int, default=0, help="self-improvement round recorded in trees")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N tasks of the file")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    group = parser.add_argument_group("search (SearchConfig)")
+    for f in dataclasses.fields(SearchConfig):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type in (bool, "bool"):
+            group.add_argument(flag, dest=f"cfg_{f.name}", action=argparse.BooleanOptionalAction,
+                               default=None, help=f.metadata.get("help"))
+        else:
+            kind = {"int": int, "float": float}.get(str(f.type), str)
+            group.add_argument(flag, dest=f"cfg_{f.name}", type=kind, default=None, help=f.metadata.get("help"))
+
+
+def search_config_from_args(args: argparse.Namespace) -> SearchConfig:
+    given = {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_") and v is not None}
+    return from_dict(SearchConfig, given, where="command line")
+
+
+def open_policy(args: argparse.Namespace):
+    from codeq_lib.policy import load_policy
+
+    return load_policy(args.model, adapter=args.adapter)
+
+
+def open_sandbox(args: argparse.Namespace):
+    from codeq_lib.sandbox import make_sandbox
+
+    return make_sandbox(backend=args.backend, workers=args.workers, timeout_s=args.timeout)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tasks", required=True, help="task file (schema v1 JSONL)")
+    parser.add_argument("--mode", required=True, choices=list(EVAL_MODES),
+                        help="search strategy (oracle_best_of_n is an oracle, never a pass@1)")
+    parser.add_argument("--out", required=True, help="output folder (resumed if it exists)")
+    add_search_arguments(parser)
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    tasks = load_tasks(args.tasks)[: args.limit]
+    check_evaluable(tasks)
+    config = search_config_from_args(args)
+    start = time.perf_counter()
+    policy = open_policy(args)
+    with open_sandbox(args) as sandbox:
+        metrics = evaluate(tasks, policy, sandbox, args.mode, args.budget, config, args.out,
+                           round=args.round, progress=not args.no_progress)
+    lo, hi = metrics["ci95"]
+    print(f"{args.mode}@{args.budget}: solved {metrics['solved']}/{metrics['n_tasks']} = "
+          f"{metrics['solve_rate']:.3f} (95% CI {lo:.3f}-{hi:.3f}); llm_calls={metrics['llm_calls']} "
+          f"hidden_test_runs={metrics['hidden_test_runs']}; {time.perf_counter() - start:.1f}s -> {args.out}")
+    return 0

@@ -1,0 +1,134 @@
+"""A policy served over an OpenAI-compatible HTTP API (vLLM, llama.cpp server, SGLang...).
+
+Same interface as `HFPolicy`: `sample` sends ONE /v1/chat/completions request with `n=K`
+(the server batches the K completions); servers that return fewer choices than asked (the
+llama-cpp-python server ignores `n`) get follow-up requests for the rest, counted in
+`stats.calls`. The critic asks for one token with `top_logprobs` at temperature 0 and reads
+P(yes) from the returned log-probabilities; its prompts go out concurrently. Stdlib only
+(urllib), so the client adds no dependency.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from codeq_lib.policy.hf_policy import NO_WORDS, YES_WORDS
+from codeq_lib.policy.types import Generation, PolicyStats
+
+
+class ServerError(RuntimeError):
+    """The server refused or failed a request; the message names the URL."""
+
+
+def p_yes_from_top_logprobs(top_logprobs: Sequence[dict[str, Any]]) -> float:
+    """P(yes) renormalised over the yes/no variants among the returned alternatives of the
+    first answer token; 0.5 (no information) if neither appears.
+
+    >>> round(p_yes_from_top_logprobs([{"token": "Yes", "logprob": math.log(0.6)},
+    ...                                {"token": "No", "logprob": math.log(0.2)}]), 6)
+    0.75
+    """
+    yes = sum(math.exp(item["logprob"]) for item in top_logprobs if item["token"] in YES_WORDS)
+    no = sum(math.exp(item["logprob"]) for item in top_logprobs if item["token"] in NO_WORDS)
+    return 0.5 if yes + no == 0 else min(1.0, max(0.0, yes / (yes + no)))
+
+
+def split_tokens(total: int, texts: Sequence[str]) -> list[int]:
+    """Per-choice completion tokens when the server reports only the total for n > 1:
+    proportional to text length, summing exactly to `total` (an estimate per choice; the
+    total, which `stats` records, is exact).
+
+    >>> split_tokens(10, ["aaaa", "a", ""])
+    [8, 2, 0]
+    """
+    weights = [len(t) for t in texts]
+    if not texts or sum(weights) == 0:
+        return [total // max(len(texts), 1)] * len(texts)
+    shares = [total * w // sum(weights) for w in weights]
+    for i in sorted(range(len(texts)), key=lambda i: -weights[i])[: total - sum(shares)]:
+        shares[i] += 1
+    return shares
+
+
+@dataclass
+class OpenAIPolicy:
+    base_url: str  # e.g. "http://127.0.0.1:8000/v1"
+    model: str
+    api_key: str | None = None
+    timeout_s: float = 300.0
+    max_parallel: int = 8
+    stats: PolicyStats = field(default_factory=PolicyStats)
+
+    @property
+    def policy_id(self) -> str:
+        return f"openai:{self.model}"
+
+    def post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        url = self.base_url.rstrip("/") + path
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        request = urllib.request.Request(url, json.dumps(payload).encode(), headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            raise ServerError(f"{url}: HTTP {exc.code}: {exc.read()[:500].decode(errors='replace')}") from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            raise ServerError(f"{url}: {exc}") from None
+
+    def _chat(self, messages, n, temperature, top_p, max_new_tokens, seed) -> tuple[list[Generation], dict]:
+        body = self.post("/chat/completions", {
+            "model": self.model, "messages": messages, "n": n, "temperature": temperature,
+            "top_p": top_p, "max_tokens": max_new_tokens, "seed": seed,
+        })
+        choices = sorted(body.get("choices", []), key=lambda c: c.get("index", 0))[:n]
+        usage = body.get("usage") or {}
+        texts = [c["message"].get("content") or "" for c in choices]
+        counts = split_tokens(int(usage.get("completion_tokens", 0)), texts)
+        prompt_tokens = int(usage.get("prompt_tokens", 0))
+        gens = [Generation(text, prompt_tokens, count, c.get("finish_reason") or "stop")
+                for text, count, c in zip(texts, counts, choices)]
+        return gens, usage
+
+    def sample(self, messages: list[dict], n: int = 1, temperature: float = 0.8, top_p: float = 0.95,
+               max_new_tokens: int = 256, seed: int = 0) -> list[Generation]:
+        gens: list[Generation] = []
+        while len(gens) < n:
+            batch, usage = self._chat(messages, n - len(gens), temperature, top_p, max_new_tokens, seed + len(gens))
+            if not batch:
+                raise ServerError(f"{self.base_url}: no choices returned")
+            self.stats.calls += 1
+            self.stats.prompt_tokens += int(usage.get("prompt_tokens", 0))
+            self.stats.generated_tokens += int(usage.get("completion_tokens", 0))
+            gens.extend(batch)
+        self.stats.sequences += len(gens)
+        return gens
+
+    def sample_batch(self, message_lists: Sequence[list[dict]], n: int = 1, **kwargs) -> list[list[Generation]]:
+        with ThreadPoolExecutor(self.max_parallel) as pool:
+            return list(pool.map(lambda m: self.sample(m, n=n, **kwargs), message_lists))
+
+    def _judge(self, messages: list[dict]) -> tuple[float, int]:
+        body = self.post("/chat/completions", {
+            "model": self.model, "messages": messages, "max_tokens": 1, "temperature": 0.0,
+            "logprobs": True, "top_logprobs": 20,
+        })
+        content = (body["choices"][0].get("logprobs") or {}).get("content") or []
+        top = content[0].get("top_logprobs", []) if content else []
+        return p_yes_from_top_logprobs(top), int((body.get("usage") or {}).get("prompt_tokens", 0))
+
+    def critic(self, message_lists: Sequence[list[dict]]) -> list[float]:
+        if not message_lists:
+            return []
+        with ThreadPoolExecutor(self.max_parallel) as pool:
+            results = list(pool.map(self._judge, message_lists))
+        self.stats.critic_calls += 1
+        self.stats.prompt_tokens += sum(tokens for _, tokens in results)
+        return [score for score, _ in results]

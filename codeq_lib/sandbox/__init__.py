@@ -1,0 +1,44 @@
+"""Sandboxed execution of candidate programs (issue 3; interfaces.md "Sandbox").
+
+    from codeq_lib.sandbox import make_sandbox
+    with make_sandbox(backend="subprocess", workers=2, timeout_s=5.0) as sb:
+        result = sb.run(code, task, task.visible_tests)
+
+Modules: `harness` (child side), `worker` (warm worker, fork per candidate), `channel`
+(framing), `pool` (the Sandbox), `scoring` (trusted comparison), `result`, `cache`,
+`static_checks`, `subprocess_backend`, `docker_backend`, `cli` (`codeq sandbox`).
+"""
+
+from __future__ import annotations
+
+from codeq_lib.sandbox.pool import Sandbox
+from codeq_lib.sandbox.result import ExecResult, TestOutcome
+from codeq_lib.sandbox.scoring import values_equal
+
+BACKENDS = ("subprocess", "docker")
+
+
+def make_sandbox(backend: str = "subprocess", workers: int = 2, timeout_s: float = 5.0, *,
+                 memory_mb: int = 1024, cache: bool = True, static_checks: bool = True,
+                 limits: dict | None = None, **backend_options) -> Sandbox:
+    """A started Sandbox (use it as a context manager so its workers are stopped).
+
+    `limits` may set file_size_mb, nproc, nofile, max_output_bytes, max_result_bytes;
+    `backend_options` go to the backend (Docker: image, python, mem_limit, pids_limit).
+    """
+    limits = {"memory_mb": memory_mb, **(limits or {})}
+    if backend == "subprocess":
+        from codeq_lib.sandbox.subprocess_backend import SubprocessBackend
+
+        impl = SubprocessBackend(**backend_options)
+    elif backend == "docker":
+        from codeq_lib.sandbox.docker_backend import DockerBackend
+
+        impl = DockerBackend(**backend_options)
+    else:
+        raise ValueError(f"backend={backend!r} is not one of {list(BACKENDS)}")
+    return Sandbox(impl, workers=workers, timeout_s=timeout_s, limits=limits, cache=cache,
+                   static_checks=static_checks)
+
+
+__all__ = ["make_sandbox", "Sandbox", "ExecResult", "TestOutcome", "values_equal", "BACKENDS"]

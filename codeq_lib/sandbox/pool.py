@@ -1,0 +1,181 @@
+"""The Sandbox: a pool of warm workers (either backend), a result cache, and batch execution.
+
+    with make_sandbox("subprocess", workers=2, timeout_s=5.0) as sb:
+        result = sb.run(code, task, tests)
+        results = sb.run_batch([(code, task, tests), ...])   # parallel, order kept
+
+Requests carry the test inputs only; expected values stay here and are compared by
+`scoring.score_response` (DESIGN.md "Result comparison").
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import queue
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Sequence
+
+from tqdm.auto import tqdm
+
+from codeq_lib.sandbox.cache import ResultCache, cache_key
+from codeq_lib.sandbox.channel import WorkerDied
+from codeq_lib.sandbox.result import ExecResult, TestOutcome, could_not_run
+from codeq_lib.sandbox.scoring import score_response
+from codeq_lib.sandbox.static_checks import find_issues
+
+# How long past the candidate's own timeout the parent waits for a worker before declaring
+# it dead (the worker enforces the real deadline; this only catches a wedged worker).
+WORKER_GRACE_S = 20.0
+
+
+def build_request(code: str, task, tests, limits: dict) -> dict:
+    """The message a worker gets: inputs only, one JSON text per test (decoded fresh per test)."""
+    return {
+        "code": code,
+        "entry_point": task.entry_point,
+        "arg_types": task.arg_types,
+        "return_type": task.return_type,
+        "tests": [json.dumps({"args": t.args, "kwargs": t.kwargs}) for t in tests],
+        "limits": limits,
+    }
+
+
+def precheck(code: Any, task, tests) -> str | None:
+    """Why this candidate cannot be sent at all (not a string, bad task), else None."""
+    if not isinstance(code, str):
+        return f"code must be a string, got {type(code).__name__}"
+    if task is None or not hasattr(task, "entry_point"):
+        return "no task given for this candidate"
+    if not isinstance(tests, (list, tuple)):
+        return f"tests must be a list of TestCase, got {type(tests).__name__}"
+    return None
+
+
+def syntax_error_result(code: str, tests, backend: str) -> ExecResult | None:
+    """Code that does not parse is the candidate's fault: status error, scored 0 (not run)."""
+    try:
+        ast.parse(code)
+    except SyntaxError as exc:
+        message = f"SyntaxError: {exc.msg} (line {exc.lineno})"
+    except (ValueError, RecursionError, MemoryError) as exc:
+        message = f"{type(exc).__name__}: {exc}"
+    else:
+        return None
+    return ExecResult(status="error", passed=0, total=len(tests), backend=backend, error=message,
+                      outcomes=[TestOutcome(status="not_run", expected=t.expected) for t in tests])
+
+
+class Sandbox:
+    """Runs candidates on a pool of warm workers; counts `executions` and `cache_hits`."""
+
+    def __init__(self, backend, workers: int = 2, timeout_s: float = 5.0, limits: dict | None = None,
+                 cache: bool = True, static_checks: bool = True):
+        if workers < 1:
+            raise ValueError(f"workers={workers}: must be at least 1")
+        if timeout_s <= 0:
+            raise ValueError(f"timeout_s={timeout_s}: must be positive")
+        self.backend = backend
+        self.timeout_s = float(timeout_s)
+        self.limits = {**(limits or {}), "timeout_s": self.timeout_s}
+        self.cache = ResultCache() if cache else None
+        self.static_checks = static_checks
+        self.executions = 0
+        self.cache_hits = 0
+        self._lock = threading.Lock()
+        self._idle: queue.Queue = queue.Queue()
+        self._channels: list = []
+        self.network_isolated = True
+        try:
+            for index in range(workers):
+                channel = backend.start_worker(index)
+                self._channels.append(channel)
+                self.network_isolated &= bool(channel.hello.get("network_isolated"))
+                self._idle.put((index, channel))
+        except BaseException:
+            self.close()
+            raise
+        self.workers = workers
+
+    # -- context manager -------------------------------------------------------------------
+    def __enter__(self) -> "Sandbox":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        while self._channels:
+            channel = self._channels.pop()
+            try:
+                channel.close()
+            except Exception:
+                pass
+        self.backend.close()
+
+    # -- execution -------------------------------------------------------------------------
+    def _execute(self, request: dict) -> dict:
+        index, channel = self._idle.get()
+        try:
+            return channel.request(request, self.timeout_s + WORKER_GRACE_S)
+        except WorkerDied:
+            try:
+                channel.close()
+            except Exception:
+                pass
+            channel = self.backend.start_worker(index)  # replace it, then report this run as lost
+            self._channels.append(channel)
+            raise
+        finally:
+            self._idle.put((index, channel))
+
+    def run(self, code: str, task, tests: Sequence) -> ExecResult:
+        """Run one candidate against `tests` (a list of TestCase) and score it here."""
+        name = self.backend.name
+        problem = precheck(code, task, tests)
+        if problem:
+            return could_not_run(len(tests) if isinstance(tests, (list, tuple)) else 0, problem, name)
+        tests = list(tests)
+        findings = find_issues(code, task) if self.static_checks else []
+        if not tests:
+            return could_not_run(0, "no tests to run", name, findings)
+        key = cache_key(code, task, tests)
+        if self.cache is not None:
+            hit = self.cache.get(key)
+            if hit is not None:
+                with self._lock:
+                    self.cache_hits += 1
+                return hit
+        result = syntax_error_result(code, tests, name)
+        if result is None:
+            with self._lock:
+                self.executions += 1
+            try:
+                response = self._execute(build_request(code, task, tests, self.limits))
+            except WorkerDied as exc:
+                return could_not_run(len(tests), f"sandbox worker failed: {exc}", name, findings)
+            if "worker_error" in response:
+                return could_not_run(len(tests), response["worker_error"], name, findings)
+            result = score_response(response, [t.expected for t in tests], task.compare or "exact",
+                                    self.limits, name)
+        result.network_isolated = self.network_isolated
+        result.static_findings = findings
+        if self.cache is not None:
+            self.cache.put(key, result)
+        return result
+
+    def run_batch(self, jobs: Sequence[tuple], progress: bool = False) -> list[ExecResult]:
+        """Run many (code, task, tests) jobs in parallel across the workers; order is kept."""
+        jobs = list(jobs)
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            futures = [pool.submit(self._run_job, job) for job in jobs]
+            return [f.result() for f in tqdm(futures, desc=f"sandbox[{self.backend.name}]",
+                                             disable=not progress, leave=False)]
+
+    def _run_job(self, job) -> ExecResult:
+        try:
+            code, task, tests = job
+        except (TypeError, ValueError):
+            return could_not_run(0, "each job must be a (code, task, tests) tuple", self.backend.name)
+        return self.run(code, task, tests)

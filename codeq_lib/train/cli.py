@@ -1,0 +1,129 @@
+"""`codeq train`: DPO or GRPO from params.yaml or flags; `codeq train merge`; `codeq train report`.
+
+    codeq train --params params.yaml --section train            # trainer + settings from params
+    codeq train --trainer dpo --pairs P.jsonl --base embedded --ref previous \\
+                --previous-adapter runs/r1/adapter --out runs/r2 --set max_steps=20 lora_r=8
+    codeq train merge --base embedded --adapter runs/r1/adapter --out models/r1
+    codeq train report --log runs/r1/log.jsonl --out-dir figures/train_r1
+
+Precedence: dataclass defaults < the params section < explicit flags < `--set KEY=VALUE`
+(values parsed as JSON), all validated strictly (an unknown key is an error that names it).
+The params section is `{trainer: dpo|grpo, dpo: {...DPOConfig}, grpo: {...GRPOConfig}}`.
+Every run also writes `train_log.csv` and `train_curves.png` beside its checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from codeq_lib.config import from_dict, load_params, resolved
+from codeq_lib.train.dpo_config import DPOConfig
+from codeq_lib.train.grpo_config import GRPOConfig
+
+
+@dataclass
+class TrainSection:
+    trainer: Literal["dpo", "grpo"] = field(default="dpo", metadata={"help": "Which trainer runs."})
+    dpo: DPOConfig = field(default_factory=DPOConfig, metadata={"help": "DPO settings (dpo_config.py)."})
+    grpo: GRPOConfig = field(default_factory=GRPOConfig, metadata={"help": "GRPO settings (grpo_config.py)."})
+
+
+def parse_set(items: list[str]) -> dict[str, Any]:
+    """`KEY=VALUE` strings -> dict, values parsed as JSON when they parse, else kept as text.
+
+    >>> parse_set(["max_steps=2", "base=embedded", "previous_adapter=null"])
+    {'max_steps': 2, 'base': 'embedded', 'previous_adapter': None}
+    """
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def flag_overrides(args: argparse.Namespace, trainer: str) -> dict[str, Any]:
+    """Explicit flags, mapped to the chosen trainer's config fields."""
+    mapping = {"base": "base", "previous_adapter": "previous_adapter", "out": "out_dir"}
+    mapping.update({"pairs": "pairs", "ref": "reference"} if trainer == "dpo" else {"tasks": "tasks"})
+    given = {field_name: getattr(args, flag) for flag, field_name in mapping.items()
+             if getattr(args, flag, None) is not None}
+    if trainer == "grpo" and (args.pairs is not None or args.ref is not None):
+        raise ValueError("--pairs and --ref apply to --trainer dpo; GRPO trains on --tasks")
+    if trainer == "dpo" and args.tasks is not None:
+        raise ValueError("--tasks applies to --trainer grpo; DPO trains on --pairs")
+    return given
+
+
+def resolve_config(args: argparse.Namespace) -> tuple[str, DPOConfig | GRPOConfig]:
+    section = {}
+    if args.params:
+        section = load_params(args.params).get(args.section) or {}
+    where = f"{args.params}:{args.section}" if args.params else "flags"
+    train = from_dict(TrainSection, section, where=where)
+    trainer = args.trainer or train.trainer
+    base = resolved(train.dpo if trainer == "dpo" else train.grpo)
+    base.update(flag_overrides(args, trainer))
+    base.update(parse_set(args.set))
+    cls = DPOConfig if trainer == "dpo" else GRPOConfig
+    return trainer, from_dict(cls, base, where=f"{where}.{trainer}")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--params", default=None, help="params.yaml to read the section from")
+    parser.add_argument("--section", default="train", help="params.yaml section (default: train)")
+    parser.add_argument("--trainer", choices=["dpo", "grpo"], default=None, help="overrides the section's trainer")
+    parser.add_argument("--pairs", default=None, help="DPO: preference pairs JSONL")
+    parser.add_argument("--tasks", default=None, help="GRPO: training-split task JSONL")
+    parser.add_argument("--base", default=None, help="base model ('embedded', HF dir, .gguf)")
+    parser.add_argument("--ref", choices=["base", "previous"], default=None, help="DPO reference model")
+    parser.add_argument("--previous-adapter", default=None, help="previous round's adapter (merged before training)")
+    parser.add_argument("--out", default=None, help="checkpoint folder")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override any config field")
+    actions = parser.add_subparsers(dest="action", metavar="{merge,report}")
+    merge = actions.add_parser("merge", help="merge a LoRA adapter into its base (standalone checkpoint)")
+    merge.add_argument("--base", required=True, help="base model the adapter was trained on")
+    merge.add_argument("--adapter", required=True, help="adapter folder (adapter_config.json + safetensors)")
+    merge.add_argument("--out", required=True, help="folder for the merged checkpoint")
+    merge.add_argument("--dtype", default="auto", help="auto (fp32 on CPU), float32, bfloat16")
+    merge.add_argument("--device", default="cpu", help="where to merge (cpu, cuda)")
+    report = actions.add_parser("report", help="training log -> CSV + figure")
+    report.add_argument("--log", required=True, help="a run's log.jsonl")
+    report.add_argument("--out-dir", required=True, help="folder for <name>_log.csv and <name>_curves.png")
+    report.add_argument("--name", default="train", help="file name prefix")
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    if args.action == "merge":
+        from codeq_lib.train.merge import merge_adapter
+
+        out = merge_adapter(args.base, args.adapter, args.out, dtype=args.dtype, device=args.device)
+        print(json.dumps({"merged": str(out)}))
+        return 0
+    if args.action == "report":
+        from codeq_lib.train.report import write_report
+
+        print(json.dumps(write_report(args.log, args.out_dir, args.name)))
+        return 0
+    trainer, cfg = resolve_config(args)
+    if trainer == "dpo":
+        from codeq_lib.train.dpo_trainer import train_dpo
+
+        train_dpo(cfg)
+    else:
+        from codeq_lib.train.grpo_trainer import train_grpo
+
+        train_grpo(cfg)
+    from pathlib import Path
+
+    from codeq_lib.train.report import write_report
+
+    write_report(Path(cfg.out_dir) / "log.jsonl", cfg.out_dir, "train")
+    return 0

@@ -1,0 +1,314 @@
+"""DPO on sibling preference pairs: TRL's `DPOTrainer` (1.x) + a PEFT LoRA, made safe for bf16.
+
+Three things differ from a stock `trl.DPOTrainer`, each in one small place:
+
+1. **fp32 log-probabilities.** TRL 1.x scores tokens with a fused, chunked LM head
+   (`trl.trainer.utils.add_fused_lm_head`): the log-sum-exp is accumulated in fp32, but the
+   projection `hidden @ W.T` is computed and stored in the weights' dtype, so with bf16
+   weights every logit is rounded to 8 mantissa bits and with fp16 weights logits beyond
+   65504 become inf and the loss NaN. CodeQ lost bf16 runs to NaN. We re-install the same
+   fused head with `cast_lm_head_to_fp32=True` on the policy and the reference, so the
+   projection and the log-softmax run in fp32 whatever the weights' dtype.
+2. **Per-pair conservative DPO.** The loss is cDPO (Mitchell 2023), i.e. DPO with label
+   smoothing eps: -(1-eps) log s(beta*D) - eps log s(-beta*D); with `confidence_weighting`
+   eps is per pair, from the pair's visit counts (MCTS-DPO, Xie et al. 2024: values from few
+   rollouts are noisy). With eps = 0 this is exactly TRL's "sigmoid" loss (tested).
+3. **An explicit reference per round.** "previous": the round starts from base + the previous
+   adapter (merged) and that is the reference (TRL disables the new adapter to score it);
+   "base": the original base model is loaded as a separate frozen reference. The choice is
+   written to the checkpoint's `run.json`.
+
+A checkpoint is `adapter/` (safetensors), `train_config.json`, `run.json` (run metadata +
+reference record + summary) and `log.jsonl` (one line per logged step).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from trl import DPOConfig as TRLDPOConfig
+from trl import DPOTrainer
+from trl.trainer.dpo_trainer import DataCollatorForPreference
+from trl.trainer.utils import add_fused_lm_head
+
+from codeq_lib.config import resolved, run_metadata
+from codeq_lib.io import read_jsonl, write_json, write_jsonl
+from codeq_lib.train.dpo_config import DPOConfig
+
+# The per-token fields TRL's DPOTrainer reads from the fused head (its __init__ asks for these).
+FUSED_OUTPUTS = ("log_probs", "entropy", "mean_logits", "is_top1")
+PAIR_COLUMNS = ("prompt", "chosen", "rejected")
+
+
+# ---------------------------------------------------------------- pure pieces
+
+
+def cdpo_loss(delta: torch.Tensor, beta: float, smoothing: torch.Tensor | float) -> torch.Tensor:
+    """Per-pair conservative DPO loss; `delta` = chosen log-ratio minus rejected log-ratio.
+
+    >>> round(cdpo_loss(torch.tensor([0.0]), 0.1, 0.0).item(), 4)  # log 2
+    0.6931
+    >>> cdpo_loss(torch.tensor([50.0]), 1.0, 0.0).item() < 1e-6
+    True
+    """
+    logits = beta * delta.float()
+    return -(1.0 - smoothing) * F.logsigmoid(logits) - smoothing * F.logsigmoid(-logits)
+
+
+def pair_smoothing(weight: float | None, confidence_weighting: bool, global_smoothing: float) -> float:
+    """Label smoothing of one pair: 1 - weight under confidence weighting, else the global value.
+
+    >>> pair_smoothing(0.8, True, 0.0), pair_smoothing(0.8, False, 0.1), pair_smoothing(None, True, 0.05)
+    (0.2, 0.1, 0.05)
+    """
+    if confidence_weighting and weight is not None:
+        return round(min(0.499, max(0.0, 1.0 - float(weight))), 10)
+    return global_smoothing
+
+
+def install_fp32_logprob_head(model) -> None:
+    """Re-install TRL's fused LM head on `model` with the projection in fp32.
+
+    The new wrapper sits on top of the one TRL installed: with `fused_lm_head=True` it does
+    the work itself (fp32), otherwise it falls through to the original forward (generation).
+    """
+    from peft import PeftModel
+
+    target = model.get_base_model() if isinstance(model, PeftModel) else model
+    add_fused_lm_head(target, cast_lm_head_to_fp32=True, outputs=FUSED_OUTPUTS)
+
+
+@dataclass
+class PreferenceCollator(DataCollatorForPreference):
+    """TRL's preference collator, plus each pair's label smoothing as a tensor."""
+
+    def torch_call(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
+        batch = super().torch_call(examples)
+        if "label_smoothing" in examples[0]:
+            batch["label_smoothing"] = torch.tensor([float(e["label_smoothing"]) for e in examples])
+        return batch
+
+
+# ---------------------------------------------------------------- the trainer
+
+
+class CodeqDPOTrainer(DPOTrainer):
+    """`trl.DPOTrainer` with fp32 log-probs and per-pair cDPO (module docstring)."""
+
+    def __init__(self, *args, fp32_logprobs: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fp32_logprobs = fp32_logprobs
+        if fp32_logprobs:
+            install_fp32_logprob_head(self.model)
+            if self.ref_model is not None:
+                install_fp32_logprob_head(self.accelerator.unwrap_model(self.ref_model))
+
+    def _set_signature_columns_if_needed(self):
+        super()._set_signature_columns_if_needed()
+        if "label_smoothing" not in self._signature_columns:
+            self._signature_columns = [*self._signature_columns, "label_smoothing"]
+
+    def _sequence_logps(self, model, inputs) -> torch.Tensor:
+        labels = inputs["input_ids"].masked_fill(inputs["completion_mask"] == 0, -100)
+        outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
+                        labels=labels, use_cache=False, fused_lm_head=True)
+        seq_len = inputs["completion_mask"].size(1) - 1
+        return outputs.log_probs[:, -seq_len:].float().sum(dim=1)
+
+    def _compute_loss(self, model, inputs, return_outputs):
+        mode = "train" if self.model.training else "eval"
+        inputs = dict(inputs)
+        smoothing = inputs.pop("label_smoothing", None)
+        n_pairs = inputs["input_ids"].size(0) // 2
+        if smoothing is None:
+            smoothing = torch.full((n_pairs,), float(self.label_smoothing))
+        smoothing = smoothing.to(inputs["input_ids"].device, torch.float32)
+
+        chosen_logps, rejected_logps = self._sequence_logps(model, inputs).chunk(2, dim=0)
+        if self.precompute_ref_logps:
+            ref_chosen, ref_rejected = inputs["ref_chosen_logps"], inputs["ref_rejected_logps"]
+        else:
+            ref_source = self.ref_model if self.ref_model is not None else model
+            ref_chosen, ref_rejected = self.compute_ref_log_probs(ref_source, inputs)
+        chosen_logratios = chosen_logps - ref_chosen.float()
+        rejected_logratios = rejected_logps - ref_rejected.float()
+        losses = cdpo_loss(chosen_logratios - rejected_logratios, self.beta, smoothing)
+        loss = losses.mean()
+        self._log_pair_metrics(mode, chosen_logratios, rejected_logratios, chosen_logps, rejected_logps, smoothing)
+        return (loss, None) if return_outputs else loss
+
+    def _log_pair_metrics(self, mode, chosen_logratios, rejected_logratios, chosen_logps, rejected_logps, smoothing):
+        """The metric names TRL logs, so `report.py` reads any DPO log the same way."""
+        gather = self.accelerator.gather_for_metrics
+        chosen_rewards = gather(self.beta * chosen_logratios.detach())
+        rejected_rewards = gather(self.beta * rejected_logratios.detach())
+        metrics = self._metrics[mode]
+        metrics["rewards/chosen"].append(chosen_rewards.mean().item())
+        metrics["rewards/rejected"].append(rejected_rewards.mean().item())
+        metrics["rewards/accuracies"].append((chosen_rewards > rejected_rewards).float().mean().item())
+        metrics["rewards/margins"].append((chosen_rewards - rejected_rewards).mean().item())
+        metrics["logps/chosen"].append(gather(chosen_logps.detach()).mean().item())
+        metrics["logps/rejected"].append(gather(rejected_logps.detach()).mean().item())
+        metrics["label_smoothing"].append(gather(smoothing).mean().item())
+
+
+# ---------------------------------------------------------------- data and models
+
+
+def load_pairs_dataset(path: str | os.PathLike, cfg: DPOConfig):
+    """Pairs JSONL -> `datasets.Dataset` with prompt/chosen/rejected + label_smoothing."""
+    from datasets import Dataset
+
+    rows = read_jsonl(path)
+    if cfg.max_pairs is not None:
+        rows = rows[: cfg.max_pairs]
+    if not rows:
+        raise ValueError(f"{path}: no preference pairs to train on")
+    records = []
+    for lineno, row in enumerate(rows, start=1):
+        missing = [key for key in PAIR_COLUMNS if key not in row]
+        if missing:
+            raise ValueError(f"{path}:{lineno}: pair is missing field(s) {missing}")
+        record = {key: row[key] for key in PAIR_COLUMNS}
+        record["label_smoothing"] = pair_smoothing(row.get("weight"), cfg.confidence_weighting, cfg.label_smoothing)
+        records.append(record)
+    return Dataset.from_list(records)
+
+
+def load_start_policy(base: str, previous_adapter: str | None, device: str, dtype: str):
+    """(model, tokenizer, name): the base, with the previous round's adapter merged in if given.
+
+    Each round trains a fresh LoRA on top of the policy the round collected with, so round r
+    starts from round r-1's policy (DESIGN.md "Self-improvement")."""
+    from codeq_lib.policy.models import attach_adapter, load_model_and_tokenizer
+
+    model, tokenizer, name = load_model_and_tokenizer(base, device=device, dtype=dtype)
+    if previous_adapter:
+        model = attach_adapter(model, previous_adapter).merge_and_unload()
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model, tokenizer, name
+
+
+def load_round_models(cfg: DPOConfig):
+    """(policy start, reference model or None, tokenizer, reference record) for this round."""
+    from codeq_lib.policy.models import load_model_and_tokenizer
+
+    policy, tokenizer, name = load_start_policy(cfg.base, cfg.previous_adapter, cfg.device, cfg.dtype)
+    record = {"kind": cfg.reference, "base": cfg.base, "base_name": name, "previous_adapter": cfg.previous_adapter}
+    ref_model = None
+    if cfg.reference == "base" and cfg.previous_adapter:
+        ref_model, _, _ = load_model_and_tokenizer(cfg.base, device=cfg.device, dtype=cfg.dtype)
+        ref_model.eval().requires_grad_(False)
+        record["model"] = f"{name} (base, separate frozen copy)"
+    else:
+        # No previous adapter: "base" and "previous" are the same model.
+        record["model"] = f"{name}+{Path(cfg.previous_adapter).name} (merged)" if cfg.previous_adapter else name
+        record["scored_by"] = "policy with the new LoRA adapter disabled"
+    return policy, ref_model, tokenizer, record
+
+
+def trl_args(cfg: DPOConfig, out_dir: Path) -> TRLDPOConfig:
+    """TRL/transformers arguments from our config (nothing is saved by the Trainer itself)."""
+    from codeq_lib.policy.models import resolve_device
+
+    return TRLDPOConfig(
+        output_dir=str(out_dir / "trainer"),
+        per_device_train_batch_size=cfg.per_device_batch_size,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        learning_rate=cfg.learning_rate,
+        lr_scheduler_type=cfg.lr_scheduler_type,
+        warmup_steps=cfg.warmup_ratio,
+        num_train_epochs=cfg.num_train_epochs,
+        max_steps=cfg.max_steps,
+        beta=cfg.beta,
+        max_length=cfg.max_length,
+        precompute_ref_log_probs=cfg.precompute_ref_log_probs,
+        gradient_checkpointing=cfg.gradient_checkpointing,
+        bf16=False,  # weights are already in their dtype; log-probs are fp32 regardless
+        use_cpu=resolve_device(cfg.device) == "cpu",
+        logging_steps=cfg.logging_steps,
+        save_strategy="no",
+        report_to="none",
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+    )
+
+
+def lora_config(cfg):
+    """PEFT LoRA from any config with lora_r / lora_alpha / lora_dropout / target_modules."""
+    from peft import LoraConfig
+
+    return LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                      target_modules=list(cfg.target_modules), task_type="CAUSAL_LM")
+
+
+def build_dpo_trainer(cfg: DPOConfig, dataset=None) -> tuple[CodeqDPOTrainer, dict[str, Any]]:
+    """The trainer for `cfg` (not yet trained) and the reference record."""
+    policy, ref_model, tokenizer, record = load_round_models(cfg)
+    dataset = dataset if dataset is not None else load_pairs_dataset(cfg.pairs, cfg)
+    out_dir = Path(cfg.out_dir)
+    trainer = CodeqDPOTrainer(
+        model=policy,
+        ref_model=ref_model,
+        args=trl_args(cfg, out_dir),
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        data_collator=PreferenceCollator(pad_token_id=tokenizer.pad_token_id, max_length=cfg.max_length),
+        peft_config=lora_config(cfg),
+        fp32_logprobs=cfg.fp32_logprobs,
+    )
+    return trainer, record
+
+
+# ---------------------------------------------------------------- checkpoint
+
+
+def save_checkpoint(trainer, cfg, out_dir: Path, extra: dict[str, Any]) -> Path:
+    """adapter/ (safetensors) + train_config.json + run.json + log.jsonl; the adapter folder is
+    written beside its final name and renamed, so a crash never leaves half an adapter."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir / ".adapter.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    trainer.model.save_pretrained(str(tmp), safe_serialization=True)
+    trainer.processing_class.save_pretrained(str(tmp))
+    final = out_dir / "adapter"
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    write_json(out_dir / "train_config.json", resolved(cfg))
+    write_jsonl(out_dir / "log.jsonl", trainer.state.log_history)
+    write_json(out_dir / "run.json", {**run_metadata(cfg), **extra})
+    shutil.rmtree(out_dir / "trainer", ignore_errors=True)
+    return final
+
+
+def train_dpo(cfg: DPOConfig, dataset=None) -> dict[str, Any]:
+    """Train one DPO round and write its checkpoint; returns a summary (also in run.json)."""
+    trainer, reference = build_dpo_trainer(cfg, dataset)
+    result = trainer.train()
+    losses = [row["loss"] for row in trainer.state.log_history if "loss" in row]
+    summary = {
+        "trainer": "dpo",
+        "reference": reference,
+        "n_pairs": len(trainer.train_dataset),
+        "steps": trainer.state.global_step,
+        "train_loss": result.training_loss,
+        "final_loss": losses[-1] if losses else None,
+        "finite": all(math.isfinite(x) for x in losses),
+        "weight_dtype": str(next(trainer.model.parameters()).dtype),
+        "fp32_logprobs": cfg.fp32_logprobs,
+    }
+    adapter = save_checkpoint(trainer, cfg, Path(cfg.out_dir), {"summary": summary})
+    summary["adapter"] = str(adapter)
+    print(json.dumps(summary, sort_keys=True, default=str))
+    return summary

@@ -1,0 +1,112 @@
+"""`evaluate`: result/metrics files, resume after a kill (nothing finished redone, nothing
+lost), torn-write repair, and the CLI flags built from SearchConfig."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+
+import pytest
+
+from codeq_lib.evaluate import add_arguments, evaluate, search_config_from_args, summarize
+from codeq_lib.io import read_json, read_jsonl
+from codeq_lib.sandbox import make_sandbox
+from codeq_lib.search import SearchConfig
+from codeq_lib.search.scripted import ScriptedPolicy
+from search_support import GOOD, ONE_THIRD, OVERFIT, TWO_THIRDS, ZERO, fence, make_task
+
+CONFIG = SearchConfig(K=2, early_stop=False)
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with make_sandbox(backend="subprocess", workers=2, timeout_s=5.0) as sb:
+        yield sb
+
+
+def script(messages, n, call_index, seed):
+    rng = random.Random(seed)
+    return [fence(rng.choice([GOOD, TWO_THIRDS, ONE_THIRD, ZERO, OVERFIT])) for _ in range(n)]
+
+
+class Killed(RuntimeError):
+    pass
+
+
+def tasks(n=5):
+    return [make_task(f"add{i}", category="logic", difficulty="easy" if i % 2 else "hard") for i in range(n)]
+
+
+def test_metrics_and_files(tmp_path, sandbox):
+    metrics = evaluate(tasks(3), ScriptedPolicy(script), sandbox, "mcts", 2, CONFIG, tmp_path, progress=False)
+    for key in ("n_tasks", "solved", "solve_rate", "ci95", "mode", "budget", "llm_calls", "generated_tokens",
+                "sandbox_runs", "wall_s", "hidden_test_runs"):
+        assert key in metrics, key
+    assert metrics["n_tasks"] == 3 and metrics["llm_calls"] == 6 and metrics["hidden_test_runs"] == 3
+    assert read_json(tmp_path / "metrics.json") == json.loads(json.dumps(metrics))
+    rows = read_jsonl(tmp_path / "results.jsonl")
+    nodes = read_jsonl(tmp_path / "trees.jsonl")
+    assert [r["task_id"] for r in rows] == ["add0", "add1", "add2"]
+    assert {n["task_id"] for n in nodes} == {"add0", "add1", "add2"}
+    assert metrics["solved"] == sum(r["solved"] for r in rows)
+    assert set(metrics["by_difficulty"]) == {"easy", "hard"}
+    assert (tmp_path / "run.json").exists()
+
+
+def test_resume_after_kill_redoes_nothing_and_loses_nothing(tmp_path, sandbox):
+    all_tasks = tasks(5)
+    finished = []
+
+    def die_after_two(row):
+        finished.append(row["task_id"])
+        if len(finished) == 2:
+            raise Killed("simulated kill")
+
+    first = ScriptedPolicy(script)
+    with pytest.raises(Killed):
+        evaluate(all_tasks, first, sandbox, "mcts", 2, CONFIG, tmp_path, progress=False, on_task_done=die_after_two)
+    assert first.stats.calls == 4
+    # a kill between the tree write and the result write leaves orphan tree lines: add some
+    with open(tmp_path / "trees.jsonl", "a") as handle:
+        handle.write(json.dumps({"task_id": "add2", "id": 0}) + "\n" + '{"task_id": "add3", "id"')
+    second = ScriptedPolicy(script)
+    metrics = evaluate(all_tasks, second, sandbox, "mcts", 2, CONFIG, tmp_path, progress=False)
+    assert second.stats.calls == 3 * 2  # only the three unfinished tasks were searched
+    rows = read_jsonl(tmp_path / "results.jsonl")
+    assert sorted(r["task_id"] for r in rows) == [t.id for t in all_tasks]  # none lost, none twice
+    assert metrics["n_tasks"] == 5 and metrics["hidden_test_runs"] == 5 and metrics["llm_calls"] == 10
+    nodes = read_jsonl(tmp_path / "trees.jsonl")
+    roots = [n for n in nodes if n["parent"] is None]
+    assert sorted(n["task_id"] for n in roots) == [t.id for t in all_tasks]
+    # same per-task seeds: a resumed run gives the trees an uninterrupted run gives
+    fresh = tmp_path / "fresh"
+    evaluate(all_tasks, ScriptedPolicy(script), sandbox, "mcts", 2, CONFIG, fresh, progress=False)
+    by_task = lambda path: {r["task_id"]: r["answer_code"] for r in read_jsonl(path)}  # noqa: E731
+    assert by_task(fresh / "results.jsonl") == by_task(tmp_path / "results.jsonl")
+
+
+def test_tasks_without_hidden_tests_are_refused(tmp_path, sandbox):
+    with pytest.raises(ValueError, match="hidden_tests"):
+        evaluate([make_task(hidden=[])], ScriptedPolicy(script), sandbox, "mcts", 1, CONFIG, tmp_path)
+    assert not (tmp_path / "results.jsonl").exists()
+
+
+def test_summarize_counts():
+    rows = [{"solved": s, "answer_passes_visible": True, "hidden_test_runs": 1, "category": "logic",
+             "difficulty": None, "counters": {"llm_calls": 2, "sandbox_runs": 5}} for s in (True, False, True, True)]
+    metrics = summarize(rows, "mcts", 2)
+    assert (metrics["solved"], metrics["n_tasks"], metrics["llm_calls"], metrics["sandbox_runs"]) == (3, 4, 8, 20)
+    assert metrics["by_category"]["logic"]["solved"] == 3
+
+
+def test_cli_flags_come_from_search_config():
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--tasks", "t.jsonl", "--mode", "rex", "--out", "o", "--K", "3",
+                              "--use-critic", "--rex-C", "2.5", "--budget", "7"])
+    config = search_config_from_args(args)
+    assert (config.K, config.use_critic, config.rex_C, args.budget) == (3, True, 2.5, 7)
+    assert search_config_from_args(parser.parse_args(["--tasks", "t", "--mode", "mcts", "--out", "o"])) == SearchConfig()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--tasks", "t", "--mode", "beam", "--out", "o"])

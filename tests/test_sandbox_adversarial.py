@@ -1,0 +1,146 @@
+"""The adversarial corpus (issue 3 item 4) against both backends.
+
+Each file in tests/adversarial/ is a nasty candidate for `add(a, b)` whose first line names
+the status it must get; every case must be contained, scored as not passing, and leave the
+host unharmed (no files written or deleted, no connection made, no process left running),
+and the worker must serve a correct candidate normally right after it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from codeq_lib.sandbox import make_sandbox
+from codeq_lib.tasks import task_from_dict
+
+CORPUS = Path(__file__).with_name("adversarial")
+CASES = sorted(p.stem for p in CORPUS.glob("*.py"))
+TASK = task_from_dict({
+    "id": "adversarial", "entry_point": "add", "buggy_code": "pass", "hidden_tests": [],
+    "visible_tests": [{"args": [1, 2], "expected": 3}, {"args": [10, 20], "expected": 30},
+                      {"args": [[1], [2]], "expected": [1, 2]}],
+})
+GOOD = "def add(a, b):\n    return a + b\n"
+CANARIES = ["/tmp/codeq_adversarial_canary.txt", "/work/codeq_adversarial_canary.txt",
+            "/etc/codeq_adversarial_canary.txt"]
+BACKENDS = ["subprocess", pytest.param("docker", marks=pytest.mark.docker)]
+
+
+def expected_statuses(name: str) -> set[str]:
+    """The first line, `# expect: timeout` or `# expect: error|timeout` where the limit that
+    trips first depends on the machine (e.g. memory or time for unbounded recursion)."""
+    first = (CORPUS / f"{name}.py").read_text().splitlines()[0]
+    match = re.match(r"# expect: ([\w|]+)$", first)
+    assert match, f"{name}.py: first line must be '# expect: <status>[|<status>]'"
+    return set(match.group(1).split("|"))
+
+
+def processes_of_uid(uid: int, grace_s: float = 3.0) -> list[int]:
+    """Live (non-zombie) processes of `uid`, allowing SIGKILLed ones a moment to finish dying."""
+    deadline = time.monotonic() + grace_s
+    while True:
+        pids = _live_processes_of_uid(uid)
+        if not pids or time.monotonic() > deadline:
+            return pids
+        time.sleep(0.05)
+
+
+def _live_processes_of_uid(uid: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        match = re.search(r"^Uid:\s+(\d+)", status, re.M)
+        if match and int(match.group(1)) == uid and "State:\tZ" not in status:
+            pids.append(int(entry.name))
+    return pids
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def sandbox(request):
+    with make_sandbox(request.param, workers=1, timeout_s=2.0, memory_mb=512, cache=False) as sb:
+        yield sb
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_adversarial_case_is_contained(sandbox, name, tmp_path):
+    code = (CORPUS / f"{name}.py").read_text()
+    canary = tmp_path / "keep.txt"
+    canary.write_text("precious")
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    server.settimeout(0.2)
+    code = code.replace('CANARY_PATH = "/nonexistent"', f"CANARY_PATH = {str(canary)!r}")
+    code = code.replace("HOST_PORT = 9", f"HOST_PORT = {server.getsockname()[1]}")
+    try:
+        result = sandbox.run(code, TASK, TASK.visible_tests)
+        with pytest.raises(socket.timeout):
+            server.accept()  # nothing from the sandbox ever reached the host's loopback
+    finally:
+        server.close()
+    assert result.status != "pass" and result.passed < result.total
+    assert result.status in expected_statuses(name), result.to_dict()
+    assert result.pass_fraction is not None
+    assert canary.read_text() == "precious"
+    assert Path("/etc/hostname").exists()
+    for path in CANARIES + [os.path.join(os.path.realpath(os.sys.base_prefix), "codeq_adversarial_canary.txt")]:
+        assert not Path(path).exists(), f"{name} wrote {path}"
+    uid = re.search(r"uid (\d+)", result.stderr)
+    if uid:
+        assert processes_of_uid(int(uid.group(1))) == [], f"{name} left processes running"
+    after = sandbox.run(GOOD, TASK, TASK.visible_tests)
+    assert (after.status, after.passed) == ("pass", 3), f"worker unhealthy after {name}: {after.to_dict()}"
+
+
+def test_mutated_inputs_do_not_reach_the_next_candidate(sandbox):
+    poison = (CORPUS / "mutate_shared_inputs.py").read_text()
+    assert sandbox.run(poison, TASK, TASK.visible_tests).status == "fail"
+    result = sandbox.run(GOOD, TASK, TASK.visible_tests)  # [1] + [2]: poison would show
+    assert (result.status, result.outcomes[2].got) == ("pass", [1, 2])
+    assert TASK.visible_tests[2].args == [[1], [2]]
+
+
+def test_huge_output_is_truncated(sandbox):
+    result = sandbox.run((CORPUS / "huge_output.py").read_text(), TASK, TASK.visible_tests)
+    assert len(result.stdout) < 10_000 and "bytes dropped" in result.stdout
+
+
+def test_corpus_covers_issue_cases():
+    required = {"infinite_loop", "memory_bomb", "fork_bomb", "deep_recursion", "huge_output",
+                "sys_exit_before_tests", "os_exit_before_tests", "sys_exit_during_tests",
+                "os_exit_during_tests", "write_outside_workdir", "delete_files", "open_socket",
+                "eq_always_true", "fake_pass_output", "patch_builtins_and_harness",
+                "read_expected_values", "mutate_shared_inputs", "entry_point_other_name",
+                "entry_point_lazy"}
+    assert required <= set(CASES)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fork_bomb_when_processes_are_allowed(backend):
+    # With nproc > 1 the candidate may fork; a PID namespace (host) or a uid sweep (Docker,
+    # where namespaces are not permitted) must still leave nothing running afterwards.
+    code = (CORPUS / "fork_bomb.py").read_text()
+    threads = "import threading\ndef add(a, b):\n    t = threading.Thread(target=lambda: None)\n    t.start()\n    t.join()\n    return a + b\n"
+    with make_sandbox(backend, workers=1, timeout_s=2.0, cache=False, limits={"nproc": 16}) as sb:
+        result = sb.run(code, TASK, TASK.visible_tests)
+        assert result.status == "timeout"
+        uid = int(re.search(r"uid (\d+)", result.stderr).group(1))
+        assert processes_of_uid(uid) == []
+        assert sb.run(threads, TASK, TASK.visible_tests).status == "pass"
+
+
+def test_threads_refused_by_default(sandbox):
+    code = "import threading\ndef add(a, b):\n    threading.Thread(target=print).start()\n    return a + b\n"
+    result = sandbox.run(code, TASK, TASK.visible_tests)
+    assert result.status == "error" and "can't start new thread" in result.outcomes[0].error
