@@ -23,7 +23,7 @@ from codeq_lib.config import from_dict, run_metadata
 from codeq_lib.hashing import sha256_text
 from codeq_lib.io import write_json
 from codeq_lib.metrics import rate_summary
-from codeq_lib.search import MODES, HiddenTestGuard, SearchConfig, run_search
+from codeq_lib.search import MODES, HiddenTestGuard, ProtocolError, SearchConfig, run_search
 from codeq_lib.search.runlog import RunLog
 from codeq_lib.tasks import Task, load_tasks
 
@@ -121,6 +121,9 @@ def evaluate(tasks: Sequence[Task], policy: Any, sandbox: Any, mode: str, budget
     wanted = {task.id for task in tasks}
     rows = [row for row in log.results() if row["task_id"] in wanted]
     metrics = summarize(rows, mode, budget)
+    if metrics["hidden_test_runs"] != metrics["n_tasks"]:
+        raise ProtocolError(f"{out_dir}: {metrics['hidden_test_runs']} hidden-test runs for "
+                            f"{metrics['n_tasks']} tasks; the protocol allows exactly one per task")
     write_json(out_dir / "metrics.json", metrics)
     return metrics
 
@@ -146,7 +149,8 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
                                default=None, help=f.metadata.get("help"))
         else:
             kind = {"int": int, "float": float}.get(str(f.type), str)
-            group.add_argument(flag, dest=f"cfg_{f.name}", type=kind, default=None, help=f.metadata.get("help"))
+            group.add_argument(flag, dest=f"cfg_{f.name}", type=kind, default=None, metavar=f.name.upper(),
+                              help=f.metadata.get("help"))
 
 
 def search_config_from_args(args: argparse.Namespace) -> SearchConfig:

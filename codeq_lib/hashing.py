@@ -15,7 +15,8 @@ from typing import Any
 
 
 def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    # surrogatepass: model output may hold lone surrogates; they must hash, not crash
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def code_hash(code: str) -> str:

@@ -27,10 +27,14 @@ class PrepareConfig:
         default="../shared/debugbench/python3",
         metadata={"help": "folder of DebugBench python3_*.json shards, 'hf:Rtian/DebugBench', or '' to skip"},
     )
-    debugbench_limit: int | None = field(default=None, metadata={"help": "use only the first N records (tiny runs)"})
+    debugbench_limit: int | None = field(default=None, metadata={"help": "use N evenly spaced records (tiny runs)"})
     n_random: int = field(default=5, metadata={"help": "randomised extra hidden inputs per DebugBench task"})
     include_curriculum: bool = field(default=True, metadata={"help": "build the project's own bug curriculum"})
     test_fraction: float = field(default=0.3, metadata={"help": "share of problems (not rows) held out for test"})
+    stratify: str | None = field(
+        default="difficulty",
+        metadata={"help": "task field to split within (each value held out in proportion), or null for a plain shuffle"},
+    )
     seed: int = field(default=0, metadata={"help": "seed for the split and random inputs"})
     backend: str = field(default="subprocess", metadata={"help": "sandbox backend that runs oracles"})
     workers: int = field(default=2, metadata={"help": "sandbox workers"})
@@ -59,7 +63,7 @@ def check_no_leak(train: list[Task], test: list[Task]) -> None:
 def _write_split(name: str, tasks: list[Task], cfg: PrepareConfig, out: Path, report: dict) -> None:
     from codeq_lib.split import split_by_group
 
-    splits = split_by_group(tasks, test_fraction=cfg.test_fraction, seed=cfg.seed)
+    splits = split_by_group(tasks, test_fraction=cfg.test_fraction, seed=cfg.seed, stratify=cfg.stratify)
     check_no_leak(splits["train"], splits["test"])
     for split_name, split_tasks in splits.items():
         if split_name in ("train", "test") or split_tasks:

@@ -1,15 +1,13 @@
-"""DebugBench Python 3: loading, dedup, categories, example parsing, signatures, random
-inputs and test synthesis, on the real shards in ../shared/debugbench/python3."""
+"""DebugBench Python 3: loading, dedup, categories and test synthesis, on the real shards
+in ../shared/debugbench/python3. Example parsing and random inputs have their own test
+files (test_leetcode_examples.py, test_random_inputs.py)."""
 
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from codeq_lib import debugbench as db
 from codeq_lib.tasks import Task, save_tasks, load_tasks
@@ -92,203 +90,7 @@ def test_bad_folder_and_bad_record_are_refused_with_their_place(tmp_path):
         db.load_debugbench_records(tmp_path)
 
 
-# ---------------------------------------------------------------------------- example parsing
-
-@pytest.mark.parametrize("text,value", [
-    ("true", True), ("false", False), ("null", None), ("-7", -7), ("2.50000", 2.5),
-    ('"007"', "007"), ('"a,b = c"', "a,b = c"), ("[[1,null],[true,-2]]", [[1, None], [True, -2]]),
-    ("['a','b']", ["a", "b"]), ('[["1","0"],["0","1"]]', [["1", "0"], ["0", "1"]]), ("[]", []),
-    ('"say \\"hi\\""', 'say "hi"'), ("(1, 2)", [1, 2]),
-])
-def test_parse_literal(text, value):
-    parsed = db.parse_literal(text)
-    assert parsed == value and type(parsed) is type(value)
-
-
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.text(max_size=8)
-    | st.floats(allow_nan=False, allow_infinity=False),
-    lambda children: st.lists(children, max_size=4), max_leaves=12)
-PY_VALUES = st.recursive(st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=8),
-                         lambda children: st.lists(children, max_size=4), max_leaves=12)
-
-
-@settings(max_examples=100, deadline=None)
-@given(JSON_VALUES)
-def test_property_any_json_literal_parses_to_itself(value):
-    assert db.parse_literal(json.dumps(value)) == value
-
-
-@settings(max_examples=100, deadline=None)
-@given(PY_VALUES)
-def test_property_python_style_literals_parse_too(value):
-    """Single-quoted strings (Python repr), with LeetCode's words only outside quotes."""
-    text = repr(value).replace("True", "true").replace("False", "false").replace("None", "null") \
-        if not _has_text(value) else repr(value)
-    assert db.parse_literal(text) == value
-
-
-def _has_text(value) -> bool:
-    return isinstance(value, str) or (isinstance(value, list) and any(_has_text(v) for v in value))
-
-
-@pytest.mark.parametrize("text", ["", "00000010100", "5, nums = [1,1,2,_]", "abc", "3221225471 (1011)", "nan",
-                                  "__import__('os')"])
-def test_parse_literal_refuses_non_literals(text):
-    with pytest.raises(ValueError):
-        db.parse_literal(text)
-
-
-def test_parse_example_with_explanation_and_quoted_commas():
-    inputs, output = db.parse_example(
-        'Input: words = ["a,b","c"], k = -1, s = "0012"\nOutput: [true,false]\nExplanation: a = 1, b = 2')
-    assert inputs == {"words": ["a,b", "c"], "k": -1, "s": "0012"}
-    assert output == [True, False]
-    assert db.parse_example("Input: n = 3\nOutput: 3 ")[1] == 3
-
-
-def test_every_real_example_either_parses_or_is_a_known_bad_format(records):
-    failures = []
-    total = 0
-    for record in {r["slug"]: r for r in records}.values():
-        for text in record["examples"]:
-            total += 1
-            try:
-                db.parse_example(text)
-            except ValueError:
-                failures.append(record["slug"])
-    assert total == 540 and len(failures) == 9
-    # design problems (call sequences), `_` placeholders, and bit strings given as numbers
-    assert sorted(set(failures)) == ["design-a-text-editor", "design-hashmap", "generate-random-point-in-a-circle",
-                                     "online-election", "range-sum-query-immutable",
-                                     "remove-duplicates-from-sorted-array-ii", "reverse-bits"]
-
-
-# ---------------------------------------------------------------------------- signatures, io types
-
-TREE_ORACLE = """
-class Solution:
-    def helper(self, node, depth):
-        return depth if node is None else max(self.helper(node.left, depth + 1), self.helper(node.right, depth + 1))
-    def maxDepth(self, root: Optional[TreeNode], extra: int = 0) -> int:
-        return self.helper(root, 0)
-"""
-
-
-def test_signature_picks_the_method_no_other_method_calls():
-    sig = db.oracle_signature(TREE_ORACLE)
-    assert sig.entry_point == "Solution.maxDepth"
-    assert [(p.name, p.annotation, p.has_default) for p in sig.params] == \
-        [("root", "Optional[TreeNode]", False), ("extra", "int", True)]
-    assert db.io_types(sig) == ([ "TreeNode", None], None)
-    assert db.bind_example({"root": [1, 2]}, sig) == [[1, 2]]
-    assert db.bind_example({"tree": [1, 2]}, sig) == [[1, 2]]  # renamed parameter: by position
-    with pytest.raises(ValueError, match="arg_mismatch"):
-        db.bind_example({"head": [1], "pos": 0, "x": 1}, sig)
-
-
-SOLUTION = "class Solution:\n    def {}:\n        pass\n"
-
-
-def test_signature_design_class_and_inplace_rules():
-    with pytest.raises(ValueError, match="design_class"):
-        db.oracle_signature("class LRUCache:\n    def get(self, key: int) -> int:\n        return 1\n")
-    inplace = db.oracle_signature(SOLUTION.format("sortColors(self, nums: List[int]) -> None"))
-    assert db.io_types(inplace) == ([None], "inplace")
-    linked = db.oracle_signature(SOLUTION.format("reorderList(self, head: Optional[ListNode]) -> None"))
-    assert db.io_types(linked) == (["ListNode"], "inplace")
-    scalar = db.oracle_signature(SOLUTION.format("f(self, n: int) -> None"))
-    with pytest.raises(ValueError, match="inplace_without_list"):
-        db.io_types(scalar)
-    nested = db.oracle_signature(SOLUTION.format("f(self, lists: List[Optional[ListNode]]) -> int"))
-    with pytest.raises(ValueError, match="unsupported_type"):
-        db.io_types(nested)
-
-
-def test_real_signatures_resolve_for_all_but_the_counted_problems(records):
-    reasons = {}
-    for record in {r["slug"]: r for r in records}.values():
-        names = []
-        for text in record["examples"]:
-            try:
-                names.append(list(db.parse_example(text)[0]))
-            except ValueError:
-                pass
-        try:
-            db.io_types(db.oracle_signature(record["oracle_code"], names, record["slug"]))
-        except ValueError as exc:
-            reasons.setdefault(str(exc).split(":")[0], []).append(record["slug"])
-    assert {k: len(v) for k, v in reasons.items()} == {"design_class": 4, "unsupported_type": 5}
-    assert "linked-list-in-binary-tree" not in str(reasons)  # picked isSubPath over its helper
-
-
-# ---------------------------------------------------------------------------- random inputs
-
-def test_constraints_parsing():
-    bounds = db.parse_constraints("1 <= nums.length <= 104\n-109 <= nums[i] <= 109\n1 <= m, n <= 2 * 100\n"
-                                  "The number of nodes in the tree is in the range [0, 104].")
-    assert bounds == {"nums.length": (1, 104), "nums[i]": (-109, 109), "m": (1, 200), "n": (1, 200),
-                      "nodes": (0, 104)}
-
-
-def test_value_spec_reads_constraints_and_examples():
-    spec = db.value_spec("nums", "List[int]", [[1, 3, 5, 7], [2, 4]],
-                         "1 <= nums.length <= 3000\n-5 <= nums[i] <= 10\nnums is sorted in ascending order.\n"
-                         "All values of nums are unique.")
-    assert (spec.kind, spec.int_range, spec.len_range, spec.sorted, spec.distinct) == \
-        ("list_int", (-5, 10), (1, 8), True, True)
-    text = db.value_spec("s", "str", ["(*)"], "s[i] is '(', ')' or '*'.")
-    assert (text.kind, text.charset) == ("str", "()*")
-    grid = db.value_spec("edges", None, [[[0, 1], [1, 2]], [[3, 4]]], "")
-    assert (grid.kind, grid.inner_len) == ("grid_int", (2, 2))
-    assert db.value_spec("x", None, [{"a": 1}], "") is None
-
-
-def test_random_values_follow_their_spec():
-    rng = random.Random(0)
-    for _ in range(200):
-        spec = db.ValueSpec(kind="list_int", int_range=(-3, 3), len_range=(2, 5), sorted=True)
-        value = db.draw_value(rng, spec)
-        assert 2 <= len(value) <= 5 and value == sorted(value) and all(-3 <= v <= 3 for v in value)
-        bst = db.draw_value(rng, db.ValueSpec(kind="tree", int_range=(0, 50), len_range=(1, 7), bst=True))
-        assert 1 <= len([v for v in bst if v is not None]) <= 7 and bst[-1] is not None
-        assert _inorder(bst) == sorted(_inorder(bst))
-        word = db.draw_value(rng, db.ValueSpec(kind="str", len_range=(0, 3), charset="01"))
-        assert set(word) <= {"0", "1"} and len(word) <= 3
-        grid = db.draw_value(rng, db.ValueSpec(kind="grid_int", len_range=(1, 4), inner_len=(2, 2)))
-        assert all(len(row) == 2 for row in grid)
-        square = db.draw_value(rng, db.ValueSpec(kind="grid_str", len_range=(1, 4), charset="x."))
-        assert all(len(row) == len(square) for row in square)
-
-
-def _inorder(level_order: list) -> list:
-    """In-order values of a LeetCode level-order tree encoding."""
-    if not level_order:
-        return []
-    nodes = [[level_order[0], None, None]]
-    queue, index = [nodes[0]], 1
-    for node in queue:
-        for side in (1, 2):
-            if index < len(level_order) and level_order[index] is not None:
-                node[side] = [level_order[index], None, None]
-                queue.append(node[side])
-            index += 1
-    out = []
-
-    def walk(node):
-        if node:
-            walk(node[1]); out.append(node[0]); walk(node[2])
-    walk(nodes[0])
-    return out
-
-
-def test_random_inputs_are_seeded_distinct_and_avoid_examples():
-    specs = [db.ValueSpec(kind="int", int_range=(0, 3))]
-    first = db.random_inputs(specs, 3, random.Random("0:slug"), avoid=[[0]])
-    assert first == db.random_inputs(specs, 3, random.Random("0:slug"), avoid=[[0]])
-    assert len(first) == 3 and [0] not in first and len({json.dumps(a) for a in first}) == 3
-    assert len(db.random_inputs(specs, 10, random.Random(0))) == 4  # only 4 values exist
-
+# ---------------------------------------------------------------------------- planning (no sandbox)
 
 def test_plan_problem_on_a_real_tree_record(records):
     record = next(r for r in records if r["slug"] == "maximum-depth-of-binary-tree")
@@ -404,19 +206,6 @@ def test_linked_structures_inplace_and_drop_reasons_through_the_sandbox(records)
     assert len(tree.hidden_tests) == len(tree.visible_tests) + 3
 
 
-def test_relations_keep_indices_inside_their_list():
-    constraints = "n == edges.length\n-1 <= edges[i] < n\n0 <= node1, node2 < n\n1 <= k <= nums.length"
-    relations = db.parse_relations(constraints)
-    assert relations["node1"] == db.Relation(lo=0, ref="edges", length=True, offset=-1)
-    assert relations["edges[i]"] == db.Relation(lo=-1, ref="edges", length=True, offset=-1)
-    assert relations["k"] == db.Relation(lo=1, ref="nums", length=True, offset=0)
-    specs = [db.value_spec("edges", "List[int]", [[2, 2, 3, -1]], constraints),
-             db.value_spec("node1", "int", [0], constraints), db.value_spec("node2", "int", [1], constraints)]
-    for edges, node1, node2 in db.random_inputs(specs, 20, random.Random(0)):
-        assert 0 <= node1 < len(edges) and 0 <= node2 < len(edges)
-        assert all(-1 <= e < len(edges) for e in edges)
-
-
 def test_cross_check_marks_random_inputs_the_oracles_disagree_on():
     from codeq_lib.sandbox import TestOutcome
 
@@ -433,3 +222,47 @@ def test_cross_check_marks_random_inputs_the_oracles_disagree_on():
     assert [usable for usable, _ in first] == [True, True, False, False]
     resolved = db.resolve_tests(plans[0], first)
     assert [t.expected for t in resolved.hidden] == [1, 5] and resolved.random_dropped == 2
+
+
+def test_docstring_examples_hold():
+    import doctest
+
+    assert doctest.testmod(db).failed == 0
+
+
+@pytest.mark.parametrize("content,message", [
+    ("{}", "must hold a JSON list"),
+    (json.dumps([[1]]), r"\[0\]: each record must be a JSON object"),
+    (json.dumps([{k: "x" for k in db.REQUIRED_KEYS} | {"examples": "Input: a = 1"}]), "'examples' must be a list"),
+    (json.dumps([{k: "x" for k in db.REQUIRED_KEYS} | {"examples": [], "level": "easy", "buggy_code": 3}]),
+     "'buggy_code' must be a string"),
+    (json.dumps([{k: "x" for k in db.REQUIRED_KEYS} | {"examples": [], "level": "extreme"}]), "allowed: easy"),
+])
+def test_malformed_shards_are_refused(tmp_path, content, message):
+    (tmp_path / "python3_double.json").write_text(content)
+    with pytest.raises(ValueError, match=message):
+        db.load_debugbench_records(tmp_path)
+
+
+def test_equal_lengths_and_renamed_parameters_on_real_records(records):
+    """Constraints use the examples' names even where the oracle renames its parameters."""
+    def plan(slug):
+        return db.plan_problem(next(r for r in records if r["slug"] == slug), n_random=6, seed=0)
+
+    stones = plan("stone-game-vi")  # oracle: (a, b); constraints: aliceValues, bobValues
+    assert [p.name for p in stones.signature.params] == ["a", "b"]
+    assert all(len(alice) == len(bob) for alice, bob in stones.random_args)
+    team = plan("maximum-performance-of-a-team")  # speed.length == n, efficiency.length == n, k <= n
+    for n, speed, efficiency, k in team.random_args:
+        assert n == len(speed) == len(efficiency) and 1 <= k <= n
+
+
+def test_build_is_deterministic_under_its_seed(built):
+    from codeq_lib.sandbox import make_sandbox
+
+    first_tasks, _ = built
+    with make_sandbox(backend="subprocess", workers=2, timeout_s=5.0) as sandbox:
+        again, _ = db.build_debugbench_tasks(DEBUGBENCH, sandbox, n_random=3, seed=0, limit=60, progress=False)
+        other_seed, _ = db.build_debugbench_tasks(DEBUGBENCH, sandbox, n_random=3, seed=1, limit=60, progress=False)
+    assert [t.to_dict() for t in again] == [t.to_dict() for t in first_tasks]
+    assert [t.hidden_tests for t in other_seed] != [t.hidden_tests for t in first_tasks]

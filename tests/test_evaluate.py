@@ -110,3 +110,25 @@ def test_cli_flags_come_from_search_config():
     assert search_config_from_args(parser.parse_args(["--tasks", "t", "--mode", "mcts", "--out", "o"])) == SearchConfig()
     with pytest.raises(SystemExit):
         parser.parse_args(["--tasks", "t", "--mode", "beam", "--out", "o"])
+
+
+@pytest.mark.slow
+def test_codeq_eval_cli_end_to_end_on_a_tiny_random_model(tmp_path):
+    """`codeq eval` as a user runs it: real policy backend (tiny random weights), real sandbox."""
+    import subprocess
+    import sys
+
+    from codeq_lib.policy.models import tiny_random_model_dir
+    from codeq_lib.tasks import save_tasks
+
+    save_tasks([make_task("cli0")], tmp_path / "tasks.jsonl")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "codeq_lib.cli", "eval", "--tasks", str(tmp_path / "tasks.jsonl"),
+           "--mode", "mcts", "--budget", "1", "--K", "2", "--max-new-tokens", "16",
+           "--model", str(tiny_random_model_dir(0)), "--out", str(out), "--no-progress"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    metrics = read_json(out / "metrics.json")
+    assert (metrics["n_tasks"], metrics["llm_calls"], metrics["hidden_test_runs"]) == (1, 1, 1)
+    assert metrics["policy_ids"] == ["tiny-random-smollm2-seed0"] or len(metrics["policy_ids"]) == 1
+    assert len(read_jsonl(out / "results.jsonl")) == 1

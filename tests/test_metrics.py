@@ -54,3 +54,16 @@ def test_rate_summary_fields():
     summary = rate_summary(3, 4)
     assert summary["n_tasks"] == 4 and summary["solved"] == 3 and summary["solve_rate"] == 0.75
     assert summary["ci95"] == pytest.approx(list(wilson_ci(3, 4)))
+
+
+def test_doctests_of_the_pure_modules():
+    import doctest
+
+    import codeq_lib.collect
+    import codeq_lib.metrics
+    import codeq_lib.search.mcts
+    import codeq_lib.search.rex
+
+    for module in (codeq_lib.metrics, codeq_lib.search.mcts, codeq_lib.search.rex, codeq_lib.collect):
+        failed, attempted = doctest.testmod(module)
+        assert attempted > 0 and failed == 0, module.__name__

@@ -8,6 +8,7 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pytest
+import torch
 
 from codeq_lib.policy import embedded_gguf_path, load_policy
 from codeq_lib.policy.extract import extract_code
@@ -30,7 +31,11 @@ ADD_TASK = task_from_dict({
 
 @pytest.fixture(scope="module")
 def embedded():
-    return load_policy("embedded", device="cpu")
+    # One thread: the 2 shared cores of the dev machine make 2 OpenMP threads thrash (10x slower).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield load_policy("embedded", device="cpu")
+    torch.set_num_threads(threads)
 
 
 def test_embedded_model_comes_from_the_packaged_gguf(embedded):

@@ -16,7 +16,10 @@ OTHER = [{"role": "user", "content": "Is 2 + 2 = 4? A somewhat longer question, 
 
 @pytest.fixture(scope="module")
 def policy():
-    return tiny_random_policy(seed=0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # shared 2-core dev machine: 2 OpenMP threads thrash
+    yield tiny_random_policy(seed=0)
+    torch.set_num_threads(threads)
 
 
 def test_sample_returns_k_generations_from_one_generate_call(policy):

@@ -108,6 +108,8 @@ def test_bad_inputs_give_per_candidate_results(sb):
     assert syntax.status == "error" and syntax.error.startswith("SyntaxError") and syntax.pass_fraction == 0.0
     missing = sb.run("def plus(a, b):\n    return a + b\n", ADD, ADD.visible_tests)
     assert missing.status == "error" and "entry point 'add' is not defined" in missing.error
+    assert sb.run("def add(a, b):\x00\n", ADD, ADD.visible_tests).status == "error"
+    assert sb.run("def add(a, b):\n    return '\ud800'\n", ADD, ADD.visible_tests).status == "could_not_run"
     batch = sb.run_batch([(1, ADD, ADD.visible_tests), ("def add(a,b): return a+b", ADD, ADD.visible_tests), "junk"])
     assert [r.status for r in batch] == ["could_not_run", "pass", "could_not_run"]
 
@@ -150,3 +152,38 @@ def test_stdout_truncated(sb):
 def test_make_sandbox_rejects_unknown_backend():
     with pytest.raises(ValueError, match="not one of"):
         make_sandbox("vm")
+
+
+def test_dead_worker_is_replaced_and_request_retried():
+    import os
+    import signal
+
+    with make_sandbox("subprocess", workers=1, timeout_s=3.0, cache=False) as sandbox:
+        old_pid = sandbox._channels[0].hello["pid"]
+        os.kill(old_pid, signal.SIGKILL)
+        result = sandbox.run("def add(a, b):\n    return a + b\n", ADD, ADD.visible_tests)
+        assert result.status == "pass"
+        assert sandbox._channels[0].hello["pid"] != old_pid and len(sandbox._channels) == 1
+
+
+def test_sandbox_config_is_strict_and_builds_a_sandbox():
+    from codeq_lib.config import ConfigError, from_dict
+    from codeq_lib.sandbox.config import SandboxConfig, sandbox_from_config
+
+    with pytest.raises(ConfigError, match="unknown key"):
+        from_dict(SandboxConfig, {"timeout": 3}, where="params.yaml:sandbox")
+    with pytest.raises(ConfigError, match="not one of"):
+        from_dict(SandboxConfig, {"backend": "vm"}, where="params.yaml:sandbox")
+    config = from_dict(SandboxConfig, {"workers": 1, "timeout_s": 2, "nproc": 4}, where="params.yaml:sandbox")
+    with sandbox_from_config(config) as sandbox:
+        assert sandbox.limits["nproc"] == 4 and sandbox.timeout_s == 2.0
+        code = "import threading\ndef add(a, b):\n    t = threading.Thread(target=print)\n    t.start()\n    t.join()\n    return a + b\n"
+        assert sandbox.run(code, ADD, ADD.visible_tests).status == "pass"
+
+
+def test_candidate_runs_unprivileged_in_private_dirs(sb):
+    task = make_task("f", [{"args": [], "expected": None}])
+    code = ("import os\ndef f():\n    return [os.getuid() > 0, os.getcwd().startswith('/tmp/codeq-run-'),\n"
+            "            os.path.exists('/work/main/codeq_lib'), sorted(os.listdir('/tmp'))[:0]]\n")
+    got = sb.run(code, task, task.visible_tests).outcomes[0].got
+    assert got == [True, True, False, []]

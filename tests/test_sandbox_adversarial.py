@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from codeq_lib.sandbox import make_sandbox
+from codeq_lib.sandbox.docker_backend import ensure_docker_engine
 from codeq_lib.tasks import task_from_dict
 
 CORPUS = Path(__file__).with_name("adversarial")
@@ -68,6 +69,8 @@ def _live_processes_of_uid(uid: int) -> list[int]:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def sandbox(request):
+    if request.param == "docker":
+        assert ensure_docker_engine(), "no Docker Engine (scripts/ensure_docker.sh could not start one)"
     with make_sandbox(request.param, workers=1, timeout_s=2.0, memory_mb=512, cache=False) as sb:
         yield sb
 
@@ -83,6 +86,7 @@ def test_adversarial_case_is_contained(sandbox, name, tmp_path):
     server.settimeout(0.2)
     code = code.replace('CANARY_PATH = "/nonexistent"', f"CANARY_PATH = {str(canary)!r}")
     code = code.replace("HOST_PORT = 9", f"HOST_PORT = {server.getsockname()[1]}")
+    code = code.replace('REPO_FILE = "/nonexistent"', f"REPO_FILE = {str(Path(__file__).resolve())!r}")
     try:
         result = sandbox.run(code, TASK, TASK.visible_tests)
         with pytest.raises(socket.timeout):
@@ -122,12 +126,14 @@ def test_corpus_covers_issue_cases():
                 "os_exit_during_tests", "write_outside_workdir", "delete_files", "open_socket",
                 "eq_always_true", "fake_pass_output", "patch_builtins_and_harness",
                 "read_expected_values", "mutate_shared_inputs", "entry_point_other_name",
-                "entry_point_lazy"}
+                "entry_point_lazy", "read_task_files"}
     assert required <= set(CASES)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_fork_bomb_when_processes_are_allowed(backend):
+    if backend == "docker":
+        assert ensure_docker_engine()
     # With nproc > 1 the candidate may fork; a PID namespace (host) or a uid sweep (Docker,
     # where namespaces are not permitted) must still leave nothing running afterwards.
     code = (CORPUS / "fork_bomb.py").read_text()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from codeq_lib.sandbox import make_sandbox
-from codeq_lib.sandbox.docker_backend import DEFAULT_IMAGE, LABEL, rootfs_tarball
+from codeq_lib.sandbox.docker_backend import DEFAULT_IMAGE, LABEL, ensure_docker_engine, rootfs_tarball
 
 from codeq_lib.tasks import task_from_dict
 
@@ -22,6 +22,7 @@ GOOD = "class Solution:\n    def add(self, a, b):\n        return a + b\n"
 
 @pytest.fixture(scope="module")
 def sb():
+    assert ensure_docker_engine(), "no Docker Engine (scripts/ensure_docker.sh could not start one)"
     with make_sandbox("docker", workers=2, timeout_s=3.0) as sandbox:
         yield sandbox
 

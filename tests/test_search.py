@@ -55,6 +55,22 @@ def test_select_child_unvisited_first_then_ucb_order():
     assert select_child([node(6, 0, None, pass_fraction=None)], 1, 1.0) is None
 
 
+def test_select_leaf_descends_by_ucb_to_an_unexpanded_node():
+    tree = Tree(task_id="t")
+    root = tree.add("r = 0", None, pass_fraction=0.0, total=1, visits=3, value=0.5, expanded=True)
+    good = tree.add("r = 1", root, pass_fraction=1.0, total=1, visits=2, value=0.75, expanded=True)
+    tree.add("r = 2", root, pass_fraction=0.0, total=1, visits=1, value=0.0)
+    deep = tree.add("r = 3", good, pass_fraction=0.5, total=1, visits=1, value=0.5)
+    # c = 0: pure exploitation goes root -> good -> deep (the only, unexpanded, child)
+    assert select_leaf(tree, 0.0) is deep
+    # c = 2: good scores 0.75 + 2*sqrt(ln 3 / 2) = 2.232 > 0.0 + 2*sqrt(ln 3 / 1) = 2.096
+    assert select_leaf(tree, 2.0) is deep
+    # c = 10: exploration wins (0.75 + 7.41 = 8.16 < 10.48): the less-visited child is a leaf
+    assert select_leaf(tree, 10.0) is tree.nodes[2]
+    tree.nodes[2].visits = 0  # an unvisited sibling is taken first whatever c is
+    assert select_leaf(tree, 0.0) is tree.nodes[2]
+
+
 def test_backup_running_mean_and_blend():
     root, child, grandchild = node(0, parent=None), node(1), node(2, parent=1)
     path = [grandchild, child, root]
@@ -193,3 +209,15 @@ def test_bad_mode_and_budget_name_the_field(sandbox):
         run_search(make_task(), policy, sandbox, "beam", 2)
     with pytest.raises(ValueError, match="budget"):
         run_search(make_task(), policy, sandbox, "mcts", 0)
+
+
+def test_critic_blend_in_mcts(sandbox):
+    """Q = alpha*Q_mcts + (1-alpha)*Q_critic, one batched critic call per expansion (+ the root)."""
+    policy = ScriptedPolicy([fence(TWO_THIRDS), fence(ZERO)], critic=0.2)
+    config = SearchConfig(K=2, use_critic=True, alpha=0.75, early_stop=False)
+    result = run_search(make_task(), policy, sandbox, "mcts", 1, config)
+    child = result.tree[1]
+    assert (child["q_mcts"], child["q_critic"]) == (pytest.approx(2 / 3), 0.2)
+    assert child["value"] == pytest.approx(0.75 * 2 / 3 + 0.25 * 0.2)
+    assert result.counters["critic_calls"] == policy.stats.critic_calls == 2
+    assert result.counters["llm_calls"] == 1  # critic calls are counted apart from the budget

@@ -1,7 +1,11 @@
-"""Split by group (DESIGN.md protocol rule 1): deterministic, disjoint, sizes as asked."""
+"""Split by group (DESIGN.md protocol rule 1): deterministic, disjoint, sizes as asked;
+stratified by a task field, each stratum held out in proportion."""
 
 from __future__ import annotations
 
+import collections
+import dataclasses
+import random
 from pathlib import Path
 
 import pytest
@@ -10,8 +14,10 @@ from hypothesis import strategies as st
 
 from codeq_lib.split import (
     SplitLeakError,
+    apportion,
     assert_disjoint,
     group_counts,
+    group_strata,
     split_by_group,
     split_groups,
     split_sizes,
@@ -123,3 +129,93 @@ def debugbench_stub_tasks() -> list[Task]:
 def test_debugbench_rows_outnumber_slugs(debugbench_stub_tasks):
     assert len(debugbench_stub_tasks) == 1414
     assert len({t.group for t in debugbench_stub_tasks}) == 225
+
+
+def test_docstring_examples_hold():
+    import doctest
+
+    import codeq_lib.split
+
+    assert doctest.testmod(codeq_lib.split).failed == 0
+
+
+# ---------------------------------------------------------------------------- stratified split
+
+def _reference_split(groups: list[str], test_fraction: float, seed: int, val_fraction: float) -> dict:
+    """The unstratified split as a plain loop: sort, shuffle, cut."""
+    ordered = sorted(set(groups))
+    random.Random(seed).shuffle(ordered)
+    n_test, n_val = group_counts(len(ordered), test_fraction, val_fraction)
+    return {"test": sorted(ordered[:n_test]), "val": sorted(ordered[n_test:n_test + n_val]),
+            "train": sorted(ordered[n_test + n_val:])}
+
+
+@settings(max_examples=40, deadline=None)
+@given(n_groups=st.integers(min_value=0, max_value=40), seed=st.integers(min_value=0, max_value=2**31),
+       test_fraction=st.floats(min_value=0.0, max_value=0.6), val_fraction=st.floats(min_value=0.0, max_value=0.39))
+def test_property_default_split_is_unchanged(n_groups, seed, test_fraction, val_fraction):
+    groups = [f"g{i}" for i in range(n_groups)]
+    assert split_groups(groups, test_fraction, seed, val_fraction) == \
+        _reference_split(groups, test_fraction, seed, val_fraction)
+
+
+def _stub(task_id: str, problem: str, difficulty: str | None) -> Task:
+    return dataclasses.replace(make_task(task_id, problem), difficulty=difficulty)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_curriculum_stratified_by_difficulty_holds_each_out_in_proportion(seed):
+    from codeq_lib.curriculum import curriculum_tasks
+
+    tasks = curriculum_tasks()
+    difficulty_of = {task.group: task.difficulty for task in tasks}  # one difficulty per problem
+    problems = collections.Counter(difficulty_of.values())
+    splits = split_by_group(tasks, test_fraction=0.3, seed=seed, stratify="difficulty")
+    assert_disjoint(splits)
+    n_test, _ = group_counts(len(difficulty_of), 0.3, 0.0)
+    test_problems = collections.Counter(difficulty_of[group] for group in {t.group for t in splits["test"]})
+    assert sum(test_problems.values()) == n_test  # the same size as the unstratified split
+    for difficulty, n in problems.items():
+        share = n_test * n / len(difficulty_of)
+        assert abs(test_problems[difficulty] - share) <= 1, (difficulty, test_problems, share)
+        assert test_problems[difficulty] >= 1
+    again = split_by_group(list(reversed(tasks)), test_fraction=0.3, seed=seed, stratify="difficulty")
+    assert {name: {t.id for t in side} for name, side in again.items()} == \
+        {name: {t.id for t in side} for name, side in splits.items()}
+
+
+@settings(max_examples=60, deadline=None)
+@given(strata=st.lists(st.sampled_from(["easy", "medium", "hard", None]), min_size=1, max_size=40),
+       seed=st.integers(min_value=0, max_value=2**31),
+       test_fraction=st.floats(min_value=0.0, max_value=0.6), val_fraction=st.floats(min_value=0.0, max_value=0.39))
+def test_property_stratified_split_is_disjoint_sized_and_proportional(strata, seed, test_fraction, val_fraction):
+    tasks = [_stub(f"g{i}-{row}", f"g{i}", value) for i, value in enumerate(strata) for row in range(1 + i % 3)]
+    splits = split_by_group(tasks, test_fraction, seed, val_fraction, stratify="difficulty")
+    assert_disjoint(splits)
+    assert sorted(t.id for side in splits.values() for t in side) == sorted(t.id for t in tasks)
+    n_test, n_val = group_counts(len(strata), test_fraction, val_fraction)
+    assert len({t.group for t in splits["test"]}) == n_test
+    assert len({t.group for t in splits["val"]}) == n_val
+    held_out = collections.Counter(t.difficulty for t in splits["test"] if t.id.endswith("-0"))
+    for value, n in collections.Counter(strata).items():
+        assert abs(held_out[value] - n_test * n / len(strata)) < 1
+
+
+def test_group_strata_takes_the_most_common_value_and_names_bad_fields():
+    tasks = [_stub("a1", "a", "hard"), _stub("a2", "a", "easy"), _stub("a3", "a", "hard"),
+             _stub("b1", "b", "medium"), _stub("b2", "b", "easy")]
+    assert group_strata(tasks, "difficulty") == {"a": "hard", "b": "easy"}  # b ties: sorted first
+    assert group_strata(list(reversed(tasks)), "difficulty") == {"a": "hard", "b": "easy"}
+    with pytest.raises(ValueError, match="stratify='level' is not a task field; allowed: .*'difficulty'"):
+        split_by_group(tasks, 0.5, seed=0, stratify="level")
+    with pytest.raises(ValueError, match="unhashable"):
+        group_strata(tasks, "visible_tests")
+
+
+def test_apportion_hand_values():
+    assert apportion(9, [10, 10, 10], [10, 10, 10]) == [3, 3, 3]
+    assert apportion(5, [6, 3, 1], [6, 3, 1]) == [3, 2, 0]  # quotas 3, 1.5, 0.5: tie to the earlier
+    assert apportion(3, [1, 1, 1], [0, 0, 3]) == [0, 0, 3]  # caps bind
+    assert apportion(0, [], []) == []
+    with pytest.raises(ValueError, match="cannot place 4 groups"):
+        apportion(4, [1, 1], [1, 2])

@@ -148,6 +148,24 @@ def test_confidence_weighting_uses_per_pair_smoothing(pairs_file, tiny_dir, tmp_
     assert loss == pytest.approx(expected, rel=1e-5)
 
 
+def test_precomputed_reference_gives_the_same_loss(pairs_file, tiny_dir, tmp_path):
+    losses = {}
+    for precompute in (False, True):
+        cfg = tiny_config(pairs_file, tiny_dir, tmp_path / str(precompute), precompute_ref_log_probs=precompute,
+                          confidence_weighting=True)
+        trainer, _ = build_dpo_trainer(cfg)
+        torch.manual_seed(2)
+        with torch.no_grad():
+            for name, param in trainer.model.named_parameters():
+                if "lora_B" in name:
+                    param.normal_(0.0, 0.5)
+        batch = next(iter(trainer.get_train_dataloader()))
+        assert ("ref_chosen_logps" in batch) is precompute
+        with torch.no_grad():
+            losses[precompute] = trainer.compute_loss(trainer.model, batch).item()
+    assert math.isfinite(losses[True]) and losses[True] == pytest.approx(losses[False], rel=1e-5)
+
+
 def test_round2_reference_is_explicit(round1, pairs_file, tiny_dir, tmp_path):
     out1, _ = round1
     adapter = str(out1 / "adapter")
@@ -164,6 +182,20 @@ def test_round2_reference_is_explicit(round1, pairs_file, tiny_dir, tmp_path):
         ref_prev = torch.cat(prev_ref.compute_ref_log_probs(prev_ref.model, inputs))
         ref_base = torch.cat(base_ref.compute_ref_log_probs(base_ref.ref_model, inputs))
     assert not torch.allclose(ref_prev, ref_base)
+
+    # Chaining through a merged checkpoint (`codeq train merge`) gives the same round-2 start.
+    from codeq_lib.train.merge import merge_adapter
+
+    merged = merge_adapter(tiny_dir, adapter, tmp_path / "models" / "r1")
+    from_start, record = build_dpo_trainer(
+        tiny_config(pairs_file, tiny_dir, tmp_path / "s", start=str(merged), reference="previous"))
+    assert from_start.ref_model is None and record["start"] == str(merged)
+    with torch.no_grad():
+        ref_start = torch.cat(from_start.compute_ref_log_probs(from_start.model, inputs))
+    assert torch.allclose(ref_start, ref_prev, rtol=1e-4, atol=1e-3)
+    with_base_ref, record = build_dpo_trainer(
+        tiny_config(pairs_file, tiny_dir, tmp_path / "sb", start=str(merged), reference="base"))
+    assert with_base_ref.ref_model is not None and "original base" in record["model"]
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,14 @@ RIGHT = "```python\ndef add(a, b):\n    return a + b\n```"
 WRONG = "```python\ndef add(a, b):\n    return a - b\n```"
 
 
+def test_doctests_pass():
+    import doctest
+
+    from codeq_lib.train import grpo_trainer
+
+    assert doctest.testmod(grpo_trainer).failed == 0
+
+
 @pytest.fixture(scope="module")
 def sandbox():
     with make_sandbox(workers=1, timeout_s=5.0) as sb:

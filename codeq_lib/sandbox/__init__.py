@@ -4,6 +4,18 @@
     with make_sandbox(backend="subprocess", workers=2, timeout_s=5.0) as sb:
         result = sb.run(code, task, task.visible_tests)
 
+Threat model, in short: candidates are untrusted. Each runs in a fresh fork of a warm
+worker, as its own unprivileged uid, with rlimits (CPU, address space, file size, processes,
+open files), a wall-clock deadline, a private work dir, no network (new network namespace,
+or Docker's "none"), a private /tmp and the repository hidden (mount namespace), stdout and
+stderr truncated. The child is never given the expected values: it only reports canonical
+JSON of what the candidate returned, on a pipe whose records the parent validates, and the
+parent compares. So a candidate that forges records, patches the harness or prints "all
+passed" can at most claim values it could have returned itself (see tests/adversarial/).
+
+`timeout_s` bounds one candidate's whole run (all its tests); tests finished before the
+deadline keep their outcomes, the running one is "timeout", the rest "not_run".
+
 Modules: `harness` (child side), `worker` (warm worker, fork per candidate), `channel`
 (framing), `pool` (the Sandbox), `scoring` (trusted comparison), `result`, `cache`,
 `static_checks`, `subprocess_backend`, `docker_backend`, `cli` (`codeq sandbox`).

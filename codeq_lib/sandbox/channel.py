@@ -25,6 +25,7 @@ class Channel:
 
     def __init__(self, read_fd: int, write_fd: int, closer: Callable[[], None], hello_timeout_s: float = 60.0):
         self.read_fd, self.write_fd, self._closer = read_fd, write_fd, closer
+        self.closed = False
         self.hello = self._read_frame(time.monotonic() + hello_timeout_s)
 
     def _read_exact(self, size: int, deadline: float) -> bytes:
@@ -45,6 +46,8 @@ class Channel:
         return json.loads(self._read_exact(size, deadline))
 
     def request(self, payload: dict, timeout_s: float) -> dict:
+        if self.closed:  # never write to a closed descriptor number (it may be reused)
+            raise WorkerDied("worker channel is closed")
         data = json.dumps(payload).encode()
         view = memoryview(_HEADER.pack(len(data)) + data)
         try:
@@ -55,4 +58,6 @@ class Channel:
         return self._read_frame(time.monotonic() + timeout_s)
 
     def close(self) -> None:
-        self._closer()
+        if not self.closed:
+            self.closed = True
+            self._closer()

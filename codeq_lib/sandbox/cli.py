@@ -77,6 +77,13 @@ def candidate_job(lineno: int, obj, tasks_by_id: dict, which: str, path: str):
     return obj["code"], task, task.hidden_tests if which == "hidden" else task.visible_tests
 
 
+def _safe_hash(code) -> str | None:
+    try:
+        return code_hash(code) if isinstance(code, str) else None
+    except UnicodeEncodeError:
+        return None
+
+
 def run_cli(args: argparse.Namespace) -> int:
     from codeq_lib.sandbox import make_sandbox
 
@@ -102,7 +109,7 @@ def run_cli(args: argparse.Namespace) -> int:
             meta = {k: v for k, v in obj.items() if k not in ("task_id", "code")} if isinstance(obj, dict) else {}
             code = obj.get("code") if isinstance(obj, dict) else None
             rows.append({"line": lineno, "task_id": obj.get("task_id") if isinstance(obj, dict) else None,
-                         "code_hash": code_hash(code) if isinstance(code, str) else None,
+                         "code_hash": _safe_hash(code),
                          "tests": config.tests, "meta": meta, **result.to_dict()})
     write_jsonl(config.out, rows)
     counts = Counter(row["status"] for row in rows)

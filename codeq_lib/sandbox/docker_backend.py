@@ -29,6 +29,31 @@ CONTAINER_IO = "/io"
 LABEL = "codeq.sandbox"
 
 
+def ensure_docker_engine() -> bool:
+    """True when a Docker Engine answers; else run scripts/ensure_docker.sh (installs Debian's
+    docker.io and starts dockerd when root) and ask again. For tests and CI set-up."""
+    import subprocess
+
+    import docker
+
+    def answers() -> bool:
+        try:
+            client = docker.from_env()
+            try:
+                return bool(client.ping())
+            finally:
+                client.close()
+        except Exception:
+            return False
+
+    if answers():
+        return True
+    script = Path(__file__).resolve().parents[2] / "scripts" / "ensure_docker.sh"
+    if script.exists():
+        subprocess.run(["bash", str(script)], check=False, timeout=600)
+    return answers()
+
+
 def host_python() -> tuple[str, str]:
     """(installation prefix, interpreter path) of the Python running this process."""
     prefix = os.path.realpath(sys.base_prefix)
@@ -107,7 +132,6 @@ class DockerBackend:
         self.python = python or (default_python if mount_host_python else "python3")
         self.mem_limit, self.pids_limit = mem_limit, pids_limit
         self.start_timeout_s = start_timeout_s
-        self._io_root = tempfile.mkdtemp(prefix="codeq-docker-")
         self._containers: list = []
 
     def _volumes(self, io_dir: str) -> dict[str, dict]:
@@ -119,14 +143,13 @@ class DockerBackend:
         return volumes
 
     def start_worker(self, index: int) -> Channel:
-        io_dir = os.path.join(self._io_root, f"worker-{index}-{uuid.uuid4().hex[:8]}")
-        os.makedirs(io_dir, mode=0o700)
+        io_dir = tempfile.mkdtemp(prefix=f"codeq-docker-{index}-")  # 0700; removed once connected
         container = self.client.containers.create(
             self.image,
             command=[self.python, "-E", "-s", "-S", f"{CONTAINER_CODE}/worker.py", "--listen", f"{CONTAINER_IO}/worker.sock"],
             network_mode="none", mem_limit=self.mem_limit, pids_limit=self.pids_limit,
             volumes=self._volumes(io_dir), tmpfs={"/tmp": "size=512m,mode=1777"}, read_only=True,
-            init=True, security_opt=["no-new-privileges"], labels={LABEL: "1"},
+            init=True, auto_remove=True, security_opt=["no-new-privileges"], labels={LABEL: "1"},
             name=f"codeq-sandbox-{os.getpid()}-{index}-{uuid.uuid4().hex[:6]}",
         )
         self._containers.append(container)
@@ -136,11 +159,14 @@ class DockerBackend:
         except BaseException:
             self._remove(container)
             raise
+        finally:
+            # Connected (or failed): the socket file is no longer needed, so nothing is left
+            # behind on the host even if this process is killed later.
+            shutil.rmtree(io_dir, ignore_errors=True)
 
         def close() -> None:
             sock.close()
             self._remove(container)
-            shutil.rmtree(io_dir, ignore_errors=True)
 
         try:
             return Channel(sock.fileno(), sock.fileno(), close)
@@ -158,10 +184,12 @@ class DockerBackend:
                     return sock
                 except OSError:
                     sock.close()
-            container.reload()
+            try:
+                container.reload()
+            except Exception:  # auto-removed after exiting
+                raise WorkerDied(f"sandbox container {container.name} exited before serving") from None
             if container.status in ("exited", "dead"):
-                logs = container.logs(tail=20).decode("utf-8", "replace")
-                raise WorkerDied(f"sandbox container {container.name} exited: {logs}")
+                raise WorkerDied(f"sandbox container {container.name} exited before serving")
             time.sleep(0.05)
         raise WorkerDied(f"sandbox container {container.name} did not start within {self.start_timeout_s}s")
 
@@ -176,5 +204,4 @@ class DockerBackend:
     def close(self) -> None:
         for container in list(self._containers):
             self._remove(container)
-        shutil.rmtree(self._io_root, ignore_errors=True)
         self.client.close()

@@ -29,7 +29,10 @@ from heapq import *
 from bisect import *
 from itertools import *
 from functools import *
-from math import inf
+from math import inf, gcd, lcm, ceil, floor, sqrt, isqrt, log, log2, log10, comb, perm, factorial
+# LeetCode's judge has these names in scope; some accepted DebugBench oracles rely on them.
+# Not `from math import *`: it would shadow the builtin pow(a, b, mod) with math.pow.
+from operator import add, sub, mul, xor, lt, le, gt, ge, itemgetter, attrgetter
 
 
 class ListNode:
@@ -220,14 +223,15 @@ def resolve_entry(namespace: dict, entry_point: str):
     return lambda: func
 
 
-def execute(request: dict, emit) -> None:
+def execute(request: dict, emit, namespace: dict | None = None) -> None:
     """Run `request` (code, entry_point, arg_types, return_type, tests without expected).
 
     `emit(record)` sends one JSON-able record: first {"load": "ok"} or {"load_error": ...},
     then {"i": index, "got": json_text} or {"i": index, "error": ...} per test as it ends,
-    so a timeout still keeps the tests that finished.
+    so a timeout still keeps the tests that finished. `namespace` may be a preamble namespace
+    built before the fork (the child owns its copy), which saves re-running the preamble.
     """
-    namespace = base_namespace()
+    namespace = base_namespace() if namespace is None else namespace
     try:
         code = compile(request["code"], "<candidate>", "exec")
         exec(code, namespace)

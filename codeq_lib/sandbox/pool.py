@@ -46,6 +46,10 @@ def precheck(code: Any, task, tests) -> str | None:
     """Why this candidate cannot be sent at all (not a string, bad task), else None."""
     if not isinstance(code, str):
         return f"code must be a string, got {type(code).__name__}"
+    try:
+        code.encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates: not text any file or hash can hold
+        return f"code is not valid UTF-8 text ({exc.reason} at position {exc.start})"
     if task is None or not hasattr(task, "entry_point"):
         return "no task given for this candidate"
     if not isinstance(tests, (list, tuple)):
@@ -116,19 +120,30 @@ class Sandbox:
 
     # -- execution -------------------------------------------------------------------------
     def _execute(self, request: dict) -> dict:
+        """Send to an idle worker; a worker that died is replaced and the request retried once."""
         index, channel = self._idle.get()
         try:
-            return channel.request(request, self.timeout_s + WORKER_GRACE_S)
-        except WorkerDied:
-            try:
-                channel.close()
-            except Exception:
-                pass
-            channel = self.backend.start_worker(index)  # replace it, then report this run as lost
-            self._channels.append(channel)
-            raise
+            for attempt in range(2):
+                try:
+                    return channel.request(request, self.timeout_s + WORKER_GRACE_S)
+                except WorkerDied:
+                    channel = self._replace(channel, index)
+                    if attempt == 1:
+                        raise
+            raise AssertionError("unreachable")
         finally:
             self._idle.put((index, channel))
+
+    def _replace(self, channel, index: int):
+        try:
+            channel.close()
+        except Exception:
+            pass
+        if channel in self._channels:
+            self._channels.remove(channel)
+        fresh = self.backend.start_worker(index)
+        self._channels.append(fresh)
+        return fresh
 
     def run(self, code: str, task, tests: Sequence) -> ExecResult:
         """Run one candidate against `tests` (a list of TestCase) and score it here."""
@@ -153,8 +168,8 @@ class Sandbox:
                 self.executions += 1
             try:
                 response = self._execute(build_request(code, task, tests, self.limits))
-            except WorkerDied as exc:
-                return could_not_run(len(tests), f"sandbox worker failed: {exc}", name, findings)
+            except Exception as exc:  # a dead worker that could not be restarted: this run only
+                return could_not_run(len(tests), f"sandbox worker failed: {type(exc).__name__}: {exc}", name, findings)
             if "worker_error" in response:
                 return could_not_run(len(tests), response["worker_error"], name, findings)
             result = score_response(response, [t.expected for t in tests], task.compare or "exact",

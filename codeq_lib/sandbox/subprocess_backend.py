@@ -15,6 +15,8 @@ from codeq_lib.sandbox.channel import Channel
 
 WORKER = Path(__file__).with_name("worker.py")
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Never hidden, even when the current directory is inside one: the interpreter needs them.
+SYSTEM_DIRS = ("/", "/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/proc", "/dev", "/sys", "/opt")
 
 
 def default_hidden_paths() -> list[str]:
@@ -22,7 +24,7 @@ def default_hidden_paths() -> list[str]:
     beside the checkout), the current directory, /home and /root (the interpreter's own
     installation is bound back read-only by the worker)."""
     paths = {str(REPO_ROOT.parent if REPO_ROOT.parent != Path("/") else REPO_ROOT), os.getcwd(), "/home", "/root"}
-    return sorted(p for p in paths if p != "/")
+    return sorted(p for p in paths if p not in SYSTEM_DIRS and not any(p.startswith(d + "/") for d in SYSTEM_DIRS))
 
 
 class SubprocessBackend:

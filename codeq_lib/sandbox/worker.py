@@ -50,7 +50,9 @@ UID_SALT = (int.from_bytes(os.urandom(1), "big") % 255 + 1) << 22
 RESULT_FD = 1000  # where the result pipe sits in the candidate (everything else is closed)
 _HEADER = struct.Struct(">Q")
 _libc = ctypes.CDLL(None, use_errno=True)
+PRIVILEGED = os.geteuid() == 0  # root: own uid per candidate, namespaces, mounts
 _dumps = json.dumps  # bound at import: a candidate re-binding json.dumps cannot mute the channel
+_WARM_NAMESPACE: dict | None = None  # the preamble, executed once; each fork gets its own copy
 
 DEFAULT_LIMITS = {
     "timeout_s": 5.0,
@@ -121,6 +123,7 @@ def _set_limits(limits: dict) -> None:
 
 def candidate_main(request: dict, limits: dict, workdir: str, uid: int, out_w: int, err_w: int, res_w: int) -> None:
     """In the forked candidate process: confine, then run the harness. Never returns."""
+    os.setsid()  # its own process group: the supervisor can kill the group on timeout
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(out_w, 1)
@@ -135,9 +138,10 @@ def candidate_main(request: dict, limits: dict, workdir: str, uid: int, out_w: i
     tempfile.tempdir = workdir
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-large file is an OSError, not a kill
     _set_limits(limits)
-    os.setgroups([])
-    os.setgid(uid)
-    os.setuid(uid)
+    if PRIVILEGED:  # unprivileged runs keep their uid (and rlimits still apply)
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after setuid, which clears it
 
@@ -145,7 +149,7 @@ def candidate_main(request: dict, limits: dict, workdir: str, uid: int, out_w: i
         write_all(RESULT_FD, (_dumps(record) + "\n").encode())
 
     try:
-        harness.execute(request, emit)
+        harness.execute(request, emit, _WARM_NAMESPACE)
     except BaseException:  # the channel was closed or patched away by the candidate
         pass
     for stream in (sys.stdout, sys.stderr):
@@ -234,10 +238,11 @@ def supervise(request: dict, new_pid_namespace: bool) -> dict:
     limits = {**DEFAULT_LIMITS, **request.get("limits", {})}
     start = time.monotonic()
     pid_ns = unshare(CLONE_NEWPID) if new_pid_namespace else False
-    sweep = not pid_ns and int(limits["nproc"]) > 1
+    sweep = PRIVILEGED and not pid_ns and int(limits["nproc"]) > 1
     uid = UID_BASE + UID_SALT + os.getpid()
     workdir = tempfile.mkdtemp(prefix="codeq-run-")
-    os.chown(workdir, uid, uid)
+    if PRIVILEGED:
+        os.chown(workdir, uid, uid)
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     res_r, res_w = os.pipe()
@@ -269,7 +274,8 @@ def _finish(request, limits, start, pid, uid, workdir, sweep, pid_ns, out_r, err
     if sweep:
         _sweep_uid(uid)
     shutil.rmtree(workdir, ignore_errors=True)
-    _remove_candidate_files(uid)
+    if PRIVILEGED:
+        _remove_candidate_files(uid)
     return {
         "records": buffers[res_r].decode("utf-8", "replace"),
         "result_truncated": dropped[res_r] > 0,
@@ -369,9 +375,11 @@ def isolate_filesystem(hide: list[str]) -> bool:
     if any(_under(prefix, h) for h in hidden):
         os.makedirs(stage, exist_ok=True)
         ok &= _mount(prefix, stage, None, MS_BIND | MS_REC)
+    done: list[str] = []
     for folder in sorted(set(hidden), key=len):
-        if _under(prefix, folder) and folder == prefix:
-            continue
+        if folder == prefix or any(_under(folder, outer) for outer in done):
+            continue  # already covered by an outer hidden folder
+        done.append(folder)
         ok &= _mount("tmpfs", folder, "tmpfs", 0, "size=16m,mode=0755")
         if _under(prefix, folder):
             os.makedirs(prefix, exist_ok=True)
@@ -386,7 +394,8 @@ def warm_up(isolate_network: bool, hide: list[str] | None = None) -> bool:
         unshare(CLONE_NEWNET)
     if hide is not None:
         isolate_filesystem(hide)
-    harness.base_namespace()
+    global _WARM_NAMESPACE
+    _WARM_NAMESPACE = harness.base_namespace()
     gc.freeze()  # keep the warm heap shared (copy-on-write) across the forks
     return network_isolated()
 
@@ -403,10 +412,12 @@ def main(argv: list[str]) -> int:
             os.unlink(path)
         server.bind(path)
         server.listen(1)
-        while True:
-            conn, _ = server.accept()
-            serve(conn.fileno(), conn.fileno(), network)
-            conn.close()
+        # One client, then exit: when the parent goes away (even killed), the container
+        # stops and, started with auto-remove, disappears instead of idling forever.
+        conn, _ = server.accept()
+        serve(conn.fileno(), conn.fileno(), network)
+        conn.close()
+        return 0
     # stdio mode: keep the channel on private fds; stray prints go to stderr, not the channel
     in_fd, out_fd = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDONLY)

@@ -16,19 +16,19 @@ from typing import Any, Callable
 from codeq_lib.search.baselines import best_of_n, oracle_best_of_n, single_pass
 from codeq_lib.search.config import SearchConfig
 from codeq_lib.search.expand import Counters, SearchContext, init_root
-from codeq_lib.search.mcts import mcts
+from codeq_lib.search.mcts import mcts as mcts_search
 from codeq_lib.search.protocol import HiddenTestGuard, ProtocolError, search_view, training_reward_tests
-from codeq_lib.search.refine import refine
-from codeq_lib.search.rex import rex
+from codeq_lib.search.refine import refine as refine_search
+from codeq_lib.search.rex import rex as rex_search
 from codeq_lib.search.tree import Node, Tree, load_trees, save_trees
 from codeq_lib.tasks import Task, TestCase
 
 STRATEGIES: dict[str, Callable[[SearchContext, int], Node]] = {
     "single_pass": single_pass,
     "best_of_n": best_of_n,
-    "refine": refine,
-    "mcts": mcts,
-    "rex": rex,
+    "refine": refine_search,  # aliased so `codeq_lib.search.refine` stays the module
+    "mcts": mcts_search,
+    "rex": rex_search,
 }
 MODES = tuple(STRATEGIES)
 

@@ -8,7 +8,6 @@ sandbox run, a rewrite already in the tree (normalised AST hash) is merged and n
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
@@ -64,7 +63,6 @@ class SearchContext:
     build_critic_messages: Callable | None = None
     feedback_from_result: Callable | None = None
     extract_code: Callable | None = None
-    started: float = field(default_factory=time.perf_counter)
 
     def __post_init__(self) -> None:
         repair, critic, feedback = _default_prompts()

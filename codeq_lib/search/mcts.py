@@ -4,6 +4,8 @@ One rollout = one expansion = one batched LLM call: select a leaf by UCB1 (unvis
 children first), ask the policy for K rewrites of it, run each at once on the search tests,
 back each child's pass fraction up the path with a running mean. "Could not run" gives no
 reward at all (STYLE.md rule 6), so such a child is neither backed up nor selected.
+Each child is simulated (executed) as it is created, so it enters the tree with one visit;
+the unvisited-first rule of UCB1 matters for trees replayed or built without evaluation.
 The pure pieces (`ucb1`, `blend`, `backup`, `select_child`, `commit`) are tested on
 hand-computed values; `mcts` is the loop.
 """

@@ -1,9 +1,11 @@
 """`codeq train`: DPO or GRPO from params.yaml or flags; `codeq train merge`; `codeq train report`.
 
     codeq train --params params.yaml --section train            # trainer + settings from params
-    codeq train --trainer dpo --pairs P.jsonl --base embedded --ref previous \\
-                --previous-adapter runs/r1/adapter --out runs/r2 --set max_steps=20 lora_r=8
+    codeq train --trainer dpo --pairs P1.jsonl --base embedded --out runs/r1          # round 1
     codeq train merge --base embedded --adapter runs/r1/adapter --out models/r1
+    codeq train --trainer dpo --pairs P2.jsonl --base embedded --start models/r1 \\
+                --ref previous --out runs/r2 --set max_steps=20 lora_r=8                # round 2
+    codeq train merge --base models/r1 --adapter runs/r2/adapter --out models/r2
     codeq train report --log runs/r1/log.jsonl --out-dir figures/train_r1
 
 Precedence: dataclass defaults < the params section < explicit flags < `--set KEY=VALUE`
@@ -51,7 +53,7 @@ def parse_set(items: list[str]) -> dict[str, Any]:
 
 def flag_overrides(args: argparse.Namespace, trainer: str) -> dict[str, Any]:
     """Explicit flags, mapped to the chosen trainer's config fields."""
-    mapping = {"base": "base", "previous_adapter": "previous_adapter", "out": "out_dir"}
+    mapping = {"base": "base", "start": "start", "previous_adapter": "previous_adapter", "out": "out_dir"}
     mapping.update({"pairs": "pairs", "ref": "reference"} if trainer == "dpo" else {"tasks": "tasks"})
     given = {field_name: getattr(args, flag) for flag, field_name in mapping.items()
              if getattr(args, flag, None) is not None}
@@ -83,6 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pairs", default=None, help="DPO: preference pairs JSONL")
     parser.add_argument("--tasks", default=None, help="GRPO: training-split task JSONL")
     parser.add_argument("--base", default=None, help="base model ('embedded', HF dir, .gguf)")
+    parser.add_argument("--start", default=None, help="checkpoint this round starts from (previous merged policy)")
     parser.add_argument("--ref", choices=["base", "previous"], default=None, help="DPO reference model")
     parser.add_argument("--previous-adapter", default=None, help="previous round's adapter (merged before training)")
     parser.add_argument("--out", default=None, help="checkpoint folder")

@@ -1,9 +1,10 @@
 """DPO configuration (paired with `dpo_trainer.py`, as in TRL).
 
 Defaults are CodeQ's: LoRA r=32, alpha=64 on the seven projection modules, beta=0.1,
-effective batch 16. The reference model of a round is chosen on purpose (`reference`):
-"previous" is the policy the round starts from (the previous round's adapter merged into
-the base, or the base in round 1), "base" is the original base model in every round.
+effective batch 16. Rounds chain through merged checkpoints: round r starts from `start`
+(round r-1's policy, merged by `codeq train merge`; the original `base` in round 1) and
+trains a fresh LoRA on it. The reference model is chosen on purpose (`reference`):
+"previous" is the policy the round starts from, "base" is the original base in every round.
 Field docs are the CLI help (cleanrl style); params.yaml's `train` section fills them
 through `codeq_lib.config.from_dict`, which refuses unknown keys.
 """
@@ -27,10 +28,17 @@ class DPOConfig:
     reference: Literal["base", "previous"] = field(
         default="previous",
         metadata={"help": "DPO reference model: 'previous' = the policy this round starts from "
-                          "(base + previous adapter), 'base' = the original base model."},
+                          "(start/base + previous adapter), 'base' = the original `base` model."},
+    )
+    start: str | None = field(
+        default=None,
+        metadata={"help": "Standalone checkpoint this round starts from (the previous round's merged policy, "
+                          "`codeq train merge`); None = start from `base`."},
     )
     previous_adapter: str | None = field(
-        default=None, metadata={"help": "LoRA adapter of the previous round; merged into the base before training."}
+        default=None,
+        metadata={"help": "LoRA adapter of the previous round, merged into the start model before training "
+                          "(the alternative to a merged `start`)."},
     )
     lora_r: int = field(default=32, metadata={"help": "LoRA rank (CodeQ: 32)."})
     lora_alpha: int = field(default=64, metadata={"help": "LoRA alpha (CodeQ: 64)."})

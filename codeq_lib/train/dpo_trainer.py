@@ -13,8 +13,9 @@ Three things differ from a stock `trl.DPOTrainer`, each in one small place:
    smoothing eps: -(1-eps) log s(beta*D) - eps log s(-beta*D); with `confidence_weighting`
    eps is per pair, from the pair's visit counts (MCTS-DPO, Xie et al. 2024: values from few
    rollouts are noisy). With eps = 0 this is exactly TRL's "sigmoid" loss (tested).
-3. **An explicit reference per round.** "previous": the round starts from base + the previous
-   adapter (merged) and that is the reference (TRL disables the new adapter to score it);
+3. **An explicit reference per round.** A round starts from `start` (the previous round's
+   merged policy) or `base`, plus an optional `previous_adapter` merged in, and trains a fresh
+   LoRA. "previous": that start is the reference (TRL disables the new adapter to score it);
    "base": the original base model is loaded as a separate frozen reference. The choice is
    written to the checkpoint's `run.json`.
 
@@ -40,7 +41,7 @@ from trl.trainer.dpo_trainer import DataCollatorForPreference
 from trl.trainer.utils import add_fused_lm_head
 
 from codeq_lib.config import resolved, run_metadata
-from codeq_lib.io import read_jsonl, write_json, write_jsonl
+from codeq_lib.io import iter_jsonl, write_json, write_jsonl
 from codeq_lib.train.dpo_config import DPOConfig
 
 # The per-token fields TRL's DPOTrainer reads from the fused head (its __init__ asks for these).
@@ -104,12 +105,28 @@ class CodeqDPOTrainer(DPOTrainer):
     """`trl.DPOTrainer` with fp32 log-probs and per-pair cDPO (module docstring)."""
 
     def __init__(self, *args, fp32_logprobs: bool = True, **kwargs):
+        self.fp32_logprobs = fp32_logprobs  # read by _precompute_ref_logps inside super().__init__
         super().__init__(*args, **kwargs)
-        self.fp32_logprobs = fp32_logprobs
-        if fp32_logprobs:
-            install_fp32_logprob_head(self.model)
-            if self.ref_model is not None:
-                install_fp32_logprob_head(self.accelerator.unwrap_model(self.ref_model))
+        self._install_fp32_heads()
+
+    def _install_fp32_heads(self) -> None:
+        """Once per model, after TRL installed its own head (end of its __init__, or just before
+        it precomputes reference log-probs, which happens inside its __init__)."""
+        if not self.fp32_logprobs:
+            return
+        models = [self.model] + ([self.accelerator.unwrap_model(self.ref_model)] if self.ref_model is not None else [])
+        for model in models:
+            if not getattr(model, "_codeq_fp32_head", False):
+                install_fp32_logprob_head(model)
+                model._codeq_fp32_head = True
+
+    def _precompute_ref_logps(self, dataset, name, batch_size):
+        self._install_fp32_heads()
+        return super()._precompute_ref_logps(dataset, name, batch_size)
+
+    def compute_ref_log_probs(self, model, inputs):
+        inputs = {k: v for k, v in inputs.items() if k != "label_smoothing"}  # not a model input
+        return super().compute_ref_log_probs(model, inputs)
 
     def _set_signature_columns_if_needed(self):
         super()._set_signature_columns_if_needed()
@@ -167,13 +184,13 @@ def load_pairs_dataset(path: str | os.PathLike, cfg: DPOConfig):
     """Pairs JSONL -> `datasets.Dataset` with prompt/chosen/rejected + label_smoothing."""
     from datasets import Dataset
 
-    rows = read_jsonl(path)
+    rows = list(iter_jsonl(path))
     if cfg.max_pairs is not None:
         rows = rows[: cfg.max_pairs]
     if not rows:
         raise ValueError(f"{path}: no preference pairs to train on")
     records = []
-    for lineno, row in enumerate(rows, start=1):
+    for lineno, row in rows:
         missing = [key for key in PAIR_COLUMNS if key not in row]
         if missing:
             raise ValueError(f"{path}:{lineno}: pair is missing field(s) {missing}")
@@ -202,17 +219,20 @@ def load_round_models(cfg: DPOConfig):
     """(policy start, reference model or None, tokenizer, reference record) for this round."""
     from codeq_lib.policy.models import load_model_and_tokenizer
 
-    policy, tokenizer, name = load_start_policy(cfg.base, cfg.previous_adapter, cfg.device, cfg.dtype)
-    record = {"kind": cfg.reference, "base": cfg.base, "base_name": name, "previous_adapter": cfg.previous_adapter}
+    start = cfg.start or cfg.base
+    policy, tokenizer, name = load_start_policy(start, cfg.previous_adapter, cfg.device, cfg.dtype)
+    record = {"kind": cfg.reference, "base": cfg.base, "start": start, "previous_adapter": cfg.previous_adapter}
+    start_name = f"{name}+{Path(cfg.previous_adapter).name} (merged)" if cfg.previous_adapter else name
     ref_model = None
-    if cfg.reference == "base" and cfg.previous_adapter:
-        ref_model, _, _ = load_model_and_tokenizer(cfg.base, device=cfg.device, dtype=cfg.dtype)
+    if cfg.reference == "base" and (cfg.start or cfg.previous_adapter):
+        ref_model, _, base_name = load_model_and_tokenizer(cfg.base, device=cfg.device, dtype=cfg.dtype)
         ref_model.eval().requires_grad_(False)
-        record["model"] = f"{name} (base, separate frozen copy)"
+        record["model"] = f"{base_name} (original base, separate frozen copy)"
     else:
-        # No previous adapter: "base" and "previous" are the same model.
-        record["model"] = f"{name}+{Path(cfg.previous_adapter).name} (merged)" if cfg.previous_adapter else name
+        # Round 1 (no start, no previous adapter): "base" and "previous" are the same model.
+        record["model"] = start_name
         record["scored_by"] = "policy with the new LoRA adapter disabled"
+    record["policy_start"] = start_name
     return policy, ref_model, tokenizer, record
 
 
@@ -230,6 +250,7 @@ def trl_args(cfg: DPOConfig, out_dir: Path) -> TRLDPOConfig:
         num_train_epochs=cfg.num_train_epochs,
         max_steps=cfg.max_steps,
         beta=cfg.beta,
+        label_smoothing=cfg.label_smoothing,  # the fallback for pairs without a per-pair value
         max_length=cfg.max_length,
         precompute_ref_log_probs=cfg.precompute_ref_log_probs,
         gradient_checkpointing=cfg.gradient_checkpointing,
@@ -253,22 +274,26 @@ def lora_config(cfg):
                       target_modules=list(cfg.target_modules), task_type="CAUSAL_LM")
 
 
-def build_dpo_trainer(cfg: DPOConfig, dataset=None) -> tuple[CodeqDPOTrainer, dict[str, Any]]:
-    """The trainer for `cfg` (not yet trained) and the reference record."""
-    policy, ref_model, tokenizer, record = load_round_models(cfg)
-    dataset = dataset if dataset is not None else load_pairs_dataset(cfg.pairs, cfg)
-    out_dir = Path(cfg.out_dir)
-    trainer = CodeqDPOTrainer(
+def make_dpo_trainer(cfg: DPOConfig, policy, tokenizer, dataset, ref_model=None, callbacks=None) -> CodeqDPOTrainer:
+    """A trainer on an already loaded policy (bench/train.py passes a random 7B-shaped one)."""
+    return CodeqDPOTrainer(
         model=policy,
         ref_model=ref_model,
-        args=trl_args(cfg, out_dir),
+        args=trl_args(cfg, Path(cfg.out_dir)),
         train_dataset=dataset,
         processing_class=tokenizer,
         data_collator=PreferenceCollator(pad_token_id=tokenizer.pad_token_id, max_length=cfg.max_length),
         peft_config=lora_config(cfg),
+        callbacks=callbacks,
         fp32_logprobs=cfg.fp32_logprobs,
     )
-    return trainer, record
+
+
+def build_dpo_trainer(cfg: DPOConfig, dataset=None) -> tuple[CodeqDPOTrainer, dict[str, Any]]:
+    """The trainer for `cfg` (not yet trained) and the reference record."""
+    policy, ref_model, tokenizer, record = load_round_models(cfg)
+    dataset = dataset if dataset is not None else load_pairs_dataset(cfg.pairs, cfg)
+    return make_dpo_trainer(cfg, policy, tokenizer, dataset, ref_model=ref_model), record
 
 
 # ---------------------------------------------------------------- checkpoint

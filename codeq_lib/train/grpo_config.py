@@ -20,6 +20,9 @@ class GRPOConfig:
     tasks: str = field(default="", metadata={"help": "Training-split task JSONL (never the test split)."})
     base: str = field(default="embedded", metadata={"help": "Base model: 'embedded', an HF dir or a .gguf file."})
     out_dir: str = field(default="runs/train_grpo", metadata={"help": "Checkpoint folder (adapter + config + log)."})
+    start: str | None = field(
+        default=None, metadata={"help": "Standalone checkpoint this round starts from (previous merged policy)."}
+    )
     previous_adapter: str | None = field(
         default=None, metadata={"help": "Previous round's LoRA adapter, merged into the base before training."}
     )
@@ -46,6 +49,9 @@ class GRPOConfig:
     sandbox_workers: int = field(default=2, metadata={"help": "Warm sandbox workers."})
     sandbox_timeout_s: float = field(default=5.0, metadata={"help": "Per-program time limit in the sandbox."})
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = field(default="auto", metadata={"help": "Weight dtype."})
+    fp32_logprobs: bool = field(
+        default=True, metadata={"help": "LM head projection and log-softmax in fp32 whatever the weight dtype."}
+    )
     device: str = field(default="auto", metadata={"help": "auto, cpu or cuda[:i]."})
     max_tasks: int | None = field(default=None, metadata={"help": "Use only the first N tasks (tiny runs)."})
     logging_steps: int = field(default=1, metadata={"help": "Log every N steps."})

@@ -66,6 +66,31 @@ class ExecutionReward:
         return rewards
 
 
+def _grpo_trainer_class():
+    """`trl.GRPOTrainer` with the fp32 LM head re-installed (as for DPO, see dpo_trainer.py).
+
+    TRL's own `cast_lm_head_to_fp32` swaps the head module and, for tied embeddings, hooks
+    `model.model.embed_tokens`, which a PEFT-wrapped model does not expose; re-installing the
+    fused head with an fp32 projection needs neither. GRPO's importance ratios are
+    exp(logp - old_logp), so rounding in logp is amplified, not averaged away."""
+    from peft import PeftModel
+    from trl import GRPOTrainer
+    from trl.trainer.utils import add_fused_lm_head
+
+    class CodeqGRPOTrainer(GRPOTrainer):
+        def __init__(self, *args, fp32_logprobs: bool = True, **kwargs):
+            super().__init__(*args, **kwargs)
+            if fp32_logprobs:
+                policy = self.model.get_base_model() if isinstance(self.model, PeftModel) else self.model
+                add_fused_lm_head(policy, temperature=self.temperature, cast_lm_head_to_fp32=True,
+                                  outputs=("log_probs", "entropy"))
+                if self.ref_model is not None:
+                    add_fused_lm_head(self.accelerator.unwrap_model(self.ref_model), temperature=self.temperature,
+                                      cast_lm_head_to_fp32=True)
+
+    return CodeqGRPOTrainer
+
+
 def tasks_dataset(tasks: list):
     """One row per training task: the search's repair prompt on its buggy program + its id."""
     from datasets import Dataset
@@ -75,8 +100,7 @@ def tasks_dataset(tasks: list):
     return Dataset.from_list([{"prompt": build_repair_messages(t, t.buggy_code), "task_id": t.id} for t in tasks])
 
 
-def trl_grpo_args(cfg: GRPOConfig, out_dir: Path, weight_dtype):
-    import torch
+def trl_grpo_args(cfg: GRPOConfig, out_dir: Path):
     from trl import GRPOConfig as TRLGRPOConfig
 
     from codeq_lib.policy.models import resolve_device
@@ -92,8 +116,6 @@ def trl_grpo_args(cfg: GRPOConfig, out_dir: Path, weight_dtype):
         learning_rate=cfg.learning_rate,
         max_steps=cfg.max_steps,
         num_train_epochs=cfg.num_train_epochs,
-        # The LM head in fp32 when the weights are not: the importance ratios are exp(logp - old_logp).
-        cast_lm_head_to_fp32=weight_dtype != torch.float32,
         bf16=False,
         gradient_checkpointing=False,
         use_cpu=resolve_device(cfg.device) == "cpu",
@@ -107,21 +129,20 @@ def trl_grpo_args(cfg: GRPOConfig, out_dir: Path, weight_dtype):
 
 
 def build_grpo_trainer(cfg: GRPOConfig, sandbox, tasks: list):
-    from trl import GRPOTrainer
-
     from codeq_lib.train.dpo_trainer import load_start_policy, lora_config
 
-    model, tokenizer, _ = load_start_policy(cfg.base, cfg.previous_adapter, cfg.device, cfg.dtype)
+    model, tokenizer, _ = load_start_policy(cfg.start or cfg.base, cfg.previous_adapter, cfg.device, cfg.dtype)
     tokenizer.padding_side = "left"  # generation pads on the left
     reward = ExecutionReward(sandbox, {t.id: t for t in tasks}, cfg.reward_tests,
                              RewardConfig(cfg.solve_bonus, cfg.format_weight, cfg.hack_penalty, cfg.hack_penalty_cap))
-    return GRPOTrainer(
+    return _grpo_trainer_class()(
         model=model,
         reward_funcs=[reward],
-        args=trl_grpo_args(cfg, Path(cfg.out_dir), next(model.parameters()).dtype),
+        args=trl_grpo_args(cfg, Path(cfg.out_dir)),
         train_dataset=tasks_dataset(tasks),
         processing_class=tokenizer,
         peft_config=lora_config(cfg),
+        fp32_logprobs=cfg.fp32_logprobs,
     )
 
 
@@ -148,7 +169,7 @@ def train_grpo(cfg: GRPOConfig, tasks: list | None = None, sandbox=None) -> dict
     summary = {
         "trainer": "grpo",
         "reference": {"kind": "none" if cfg.beta == 0 else "previous", "beta": cfg.beta,
-                      "previous_adapter": cfg.previous_adapter, "base": cfg.base},
+                      "previous_adapter": cfg.previous_adapter, "base": cfg.base, "start": cfg.start},
         "n_tasks": len(tasks),
         "steps": trainer.state.global_step,
         "train_loss": result.training_loss,
