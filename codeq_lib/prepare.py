@@ -1,8 +1,8 @@
 """The `prepare` stage: build every task set, split it by problem, write the data report.
 
-Outputs (in `out_dir`): `<source>_<split>.jsonl` task files in schema v1, `split.json`
-(which problem went where, per source), `report.json` (counts before/after dedup and
-filtering, per category and difficulty, dropped and why, split sizes) and `counts.csv`.
+Outputs: in `out_dir`, `<source>_<split>.jsonl` task files in schema v1; in `report_dir`,
+`report.json` (counts before/after dedup and filtering, per category and difficulty, dropped
+and why, split sizes, which problem went where) and `counts.csv`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from codeq_lib.tasks import Task, save_tasks
 
 @dataclass
 class PrepareConfig:
-    out_dir: str = field(default="data/tasks", metadata={"help": "folder for task files and the data report"})
+    out_dir: str = field(default="data/tasks", metadata={"help": "folder for the task files"})
+    report_dir: str = field(default="results/data", metadata={"help": "folder for report.json and counts.csv"})
     debugbench_source: str = field(
         default="../shared/debugbench/python3",
         metadata={"help": "folder of DebugBench python3_*.json shards, 'hf:Rtian/DebugBench', or '' to skip"},
@@ -98,8 +99,8 @@ def prepare(cfg: PrepareConfig) -> dict[str, Any]:
     else:
         report["debugbench"] = {"skipped": f"no DebugBench shards at {source!r}"}
     report["wall_s"] = round(time.time() - started, 2)
-    write_json(out / "report.json", report)
-    atomic_write_text(out / "counts.csv", counts_csv(report))
+    write_json(Path(cfg.report_dir) / "report.json", report)
+    atomic_write_text(Path(cfg.report_dir) / "counts.csv", counts_csv(report))
     return report
 
 

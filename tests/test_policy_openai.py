@@ -1,20 +1,22 @@
-"""The OpenAI-compatible HTTP backend against a REAL server on loopback: llama-cpp-python's
-server (`python -m llama_cpp.server`) serving the embedded GGUF. No mocks."""
+"""The OpenAI-compatible HTTP backend against a REAL server on loopback: `transformers
+serve` (transformers' own FastAPI/uvicorn OpenAI-compatible server; needs fastapi, uvicorn,
+openai) serving the converted embedded model on 127.0.0.1. No mocks."""
 
+import json
 import math
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
-from codeq_lib.policy import embedded_gguf_path
-from codeq_lib.policy.openai_backend import OpenAIPolicy, ServerError, p_yes_from_top_logprobs, split_tokens
-
-pytest.importorskip("llama_cpp.server", reason="needs llama-cpp-python[server] (see docs: optional server backend)")
+from codeq_lib.policy.models import ensure_embedded_model_dir
+from codeq_lib.policy.openai_backend import OpenAIPolicy, ServerError, p_yes_from_answer, p_yes_from_top_logprobs, split_tokens
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -28,49 +30,68 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _served_model_dir(tmp: Path) -> Path:
+    """The converted embedded model, linked file by file, with server-side sampling defaults
+    (`transformers serve` samples only if the model's generation config says do_sample)."""
+    source = ensure_embedded_model_dir()
+    served = tmp / "smollm2-served"
+    served.mkdir()
+    for item in source.iterdir():
+        if item.name != "generation_config.json":
+            (served / item.name).symlink_to(item)
+    config = json.loads((source / "generation_config.json").read_text())
+    (served / "generation_config.json").write_text(json.dumps({**config, "do_sample": True, "top_k": 0}))
+    return served
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("server")
+    model_dir = _served_model_dir(tmp)
     port = _free_port()
-    log = open(tmp_path_factory.mktemp("server") / "server.log", "w+")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_gguf_path()), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "2048", "--n_threads", "2", "--model_alias", "smollm2", "--seed", "0"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
-    )
-    base = f"http://127.0.0.1:{port}/v1"
+    log = open(tmp / "server.log", "w+")
+    command = [shutil.which("transformers", path=str(Path(sys.executable).parent)) or "transformers", "serve",
+               str(model_dir), "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 180
     while True:
         try:
-            urllib.request.urlopen(base + "/models", timeout=2).read()
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).read()
             break
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
                 log.seek(0)
-                raise RuntimeError(f"llama_cpp.server did not start: {log.read()[-2000:]}")
+                raise RuntimeError(f"transformers serve did not start: {log.read()[-2000:]}")
             time.sleep(0.5)
-    yield base
+    yield f"http://127.0.0.1:{port}/v1", str(model_dir)
     process.terminate()
     process.wait(timeout=30)
     log.close()
 
 
 def test_sample_returns_k_generations_with_exact_totals(server):
-    policy = OpenAIPolicy(base_url=server, model="smollm2")
+    base_url, model = server
+    policy = OpenAIPolicy(base_url=base_url, model=model)
     gens = policy.sample(MESSAGES, n=3, temperature=0.8, top_p=0.95, max_new_tokens=48, seed=0)
     assert len(gens) == 3
     assert all(g.finish_reason in ("stop", "length") for g in gens)
     assert all(g.prompt_tokens > 20 and 0 < g.completion_tokens <= 48 for g in gens)
-    assert policy.stats.sequences == 3 and policy.stats.calls >= 1
+    assert len({g.text for g in gens}) > 1  # follow-up requests use other seeds
+    assert policy.stats.sequences == 3 and 1 <= policy.stats.calls <= 3  # n is ignored by this server
     assert policy.stats.generated_tokens == sum(g.completion_tokens for g in gens)
-    assert policy.policy_id == "openai:smollm2"
-    again = OpenAIPolicy(base_url=server, model="smollm2").sample(MESSAGES, n=1, temperature=0.0, max_new_tokens=16)
-    assert again[0].text == OpenAIPolicy(base_url=server, model="smollm2").sample(
-        MESSAGES, n=1, temperature=0.0, max_new_tokens=16)[0].text  # greedy is repeatable
+    assert policy.policy_id == f"openai:{model}"
+    again = OpenAIPolicy(base_url=base_url, model=model).sample(MESSAGES, n=3, temperature=0.8, max_new_tokens=48, seed=0)
+    assert [g.text for g in again] == [g.text for g in gens]  # seeded on the server
+    greedy = [OpenAIPolicy(base_url=base_url, model=model).sample(MESSAGES, temperature=0.0, max_new_tokens=16)[0].text
+              for _ in range(2)]
+    assert greedy[0] == greedy[1]
 
 
-def test_critic_reads_p_yes_from_logprobs(server):
-    policy = OpenAIPolicy(base_url=server, model="smollm2")
+def test_critic_scores_are_probabilities(server):
+    base_url, model = server
+    policy = OpenAIPolicy(base_url=base_url, model=model)
     judge = [{"role": "user", "content": "Is 2 + 2 equal to 4? Answer yes or no."}]
     scores = policy.critic([judge, MESSAGES])
     assert len(scores) == 2 and all(0.0 <= s <= 1.0 for s in scores)
@@ -87,6 +108,7 @@ def test_pure_helpers():
     assert split_tokens(10, ["aaaa", "a", ""]) == [8, 2, 0]
     assert sum(split_tokens(7, ["ab", "cd", "ef"])) == 7
     assert p_yes_from_top_logprobs([]) == 0.5
+    assert [p_yes_from_answer(t) for t in ("Yes, it is", "NO", "")] == [1.0, 0.0, 0.5]
     assert p_yes_from_top_logprobs([{"token": " yes", "logprob": 0.0}, {"token": "x", "logprob": -1.0}]) == 1.0
     assert p_yes_from_top_logprobs([{"token": "Yes", "logprob": math.log(0.3)},
                                     {"token": " no", "logprob": math.log(0.1)}]) == pytest.approx(0.75)

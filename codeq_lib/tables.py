@@ -1,0 +1,75 @@
+"""Result tables: per-task rows from every evaluation folder, grouped into rates with CIs.
+
+An evaluation folder (`<root>/<policy>/<mode>@<budget>[...]/`) holds `results.jsonl` (one row
+per task: solved, category, difficulty, ...) and `run.json` (the resolved search config).
+`load_rows` flattens them into one DataFrame; `rate_table` groups it into solve rates with
+n and a Wilson 95% CI (DESIGN.md protocol item 5). Oracle runs keep their label.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from codeq_lib.io import read_jsonl
+from codeq_lib.metrics import wilson_ci
+
+CATEGORY_ORDER = ["syntax", "reference", "logic", "multiple"]
+DIFFICULTY_ORDER = ["easy", "medium", "hard"]
+
+
+def load_rows(root: str | Path, policy: str | None = None) -> pd.DataFrame:
+    """One row per (evaluation folder, task) under `root`; `policy` defaults to the folder's parent."""
+    frames = []
+    for results in sorted(Path(root).rglob("results.jsonl")):
+        rows = read_jsonl(results)
+        if not rows:
+            continue
+        run = json.loads((results.parent / "run.json").read_text()).get("config", {})
+        search = run.get("search", {})
+        frame = pd.DataFrame(rows)
+        frame["policy"] = policy or results.parent.parent.name
+        frame["run"] = results.parent.name
+        frame["K"] = search.get("K")
+        frame["alpha"] = search.get("alpha") if search.get("use_critic") else 1.0
+        frame["llm_calls"] = [row.get("counters", {}).get("llm_calls", 0) for row in rows]
+        frame["generated_tokens"] = [row.get("counters", {}).get("generated_tokens", 0) for row in rows]
+        frame["sandbox_runs"] = [row.get("counters", {}).get("sandbox_runs", 0) for row in rows]
+        frames.append(frame.drop(columns=["counters", "answer_code"], errors="ignore"))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def rate_table(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Solve rate, n, Wilson 95% CI and cost per solved task for each group of `by`."""
+    out = []
+    for key, group in rows.groupby(by, sort=False, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        n, solved = len(group), int(group["solved"].sum())
+        lo, hi = wilson_ci(solved, n)
+        out.append({**dict(zip(by, key)), "n": n, "solved": solved, "rate": solved / n if n else float("nan"),
+                    "lo": lo, "hi": hi,
+                    "llm_calls_per_solved": group["llm_calls"].sum() / solved if solved else float("nan"),
+                    "tokens_per_solved": group["generated_tokens"].sum() / solved if solved else float("nan"),
+                    "sandbox_runs_per_solved": group["sandbox_runs"].sum() / solved if solved else float("nan")})
+    table = pd.DataFrame(out)
+    for column, order in (("category", CATEGORY_ORDER), ("difficulty", DIFFICULTY_ORDER)):
+        if column in table:
+            table[column] = pd.Categorical(table[column], categories=order + sorted(set(table[column]) - set(order)), ordered=True)
+    return table.sort_values(by).reset_index(drop=True)
+
+
+def fmt_rate(row) -> str:
+    """'0.423 [0.25, 0.61] (11/26)': the one way a rate is shown in tables and the README."""
+    return f"{row['rate']:.3f} [{row['lo']:.2f}, {row['hi']:.2f}] ({int(row['solved'])}/{int(row['n'])})"
+
+
+def markdown_table(table: pd.DataFrame, index: str, columns: str) -> str:
+    """A pivot of formatted rates (index x columns) as a GitHub markdown table."""
+    cells = table.assign(cell=table.apply(fmt_rate, axis=1)).pivot(index=index, columns=columns, values="cell")
+    header = f"| {index} | " + " | ".join(str(c) for c in cells.columns) + " |"
+    lines = [header, "|" + "---|" * (len(cells.columns) + 1)]
+    for idx, row in cells.iterrows():
+        lines.append(f"| {idx} | " + " | ".join(str(v) if isinstance(v, str) else "–" for v in row) + " |")
+    return "\n".join(lines) + "\n"
