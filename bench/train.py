@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> dict:
                     per_device_batch_size=args.per_device_batch_size, max_steps=args.steps, device=device,
                     dtype="bfloat16" if args.random_7b else "float32", max_length=args.max_length,
                     gradient_checkpointing=args.random_7b, confidence_weighting=True)
+    load_before = os.getloadavg()[0]  # shared machines: record how busy this one was
     start = time.perf_counter()
     if args.random_7b:
         policy, tokenizer, name = random_7b(embedded_tokenizer_dir())
@@ -132,6 +133,7 @@ def run(args: argparse.Namespace) -> dict:
         "seconds_per_pair": seconds_per_pair,
         "seconds_per_step": (clock.times[-1] - clock.times[0]) / timed_steps if timed_steps else None,
         "load_s": load_s,
+        "loadavg_1min_before_after": [load_before, os.getloadavg()[0]],
         "losses": losses,
         "python": platform.python_version(),
         "torch": torch.__version__,

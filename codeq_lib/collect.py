@@ -67,6 +67,7 @@ def collect(tasks: Sequence[Task], policy: Any, sandbox: Any, mode: str = "mcts"
     out_dir = Path(out_dir)
     suffix = shard_suffix(shard)
     log = RunLog.open(out_dir, suffix)
+    log.check_same_run(mode=mode, budget=budget, round=round)
     mine = [task for task in tasks if in_shard(task.id, shard)]
     done = log.done_ids()
     todo = [task for task in mine if task.id not in done]

@@ -106,6 +106,7 @@ def evaluate(tasks: Sequence[Task], policy: Any, sandbox: Any, mode: str, budget
     check_evaluable(tasks)
     out_dir = Path(out_dir)
     log = RunLog.open(out_dir)
+    log.check_same_run(mode=mode, budget=budget, round=round)
     done = log.done_ids()
     todo = [task for task in tasks if task.id not in done]
     write_json(out_dir / "run.json", run_metadata({"search": dataclasses.asdict(config), "mode": mode,

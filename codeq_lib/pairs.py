@@ -32,6 +32,7 @@ from codeq_lib.io import read_jsonl, write_json, write_jsonl
 DROP_REASONS = (
     "test_split_task",  # the tree belongs to a test-split task (protocol rule 4)
     "leak",  # a program or the parent shown in the prompt matches a test task's code
+    "unscored",  # a side could not be run (sandbox "could not run"): no evidence, not a zero
     "identical",  # the two completions extract to the same program text
     "near_identical",  # same normalised hash (formatting, comments, docstrings)
     "small_margin",  # |Q_chosen - Q_rejected| <= threshold
@@ -115,22 +116,30 @@ def pair_smoothing(visits_chosen: int, visits_rejected: int, smoothing_max: floa
     return smoothing_max * scale / (scale + least)
 
 
-def node_q(node: dict[str, Any], alpha: float) -> float:
-    """A node's blended Q from its `q_mcts` (else `value`, else `pass_fraction`) and `q_critic`."""
-    for key in ("q_mcts", "value", "pass_fraction"):
-        if node.get(key) is not None:
-            q_mcts = float(node[key])
-            break
-    else:
-        raise ValueError(f"node {node.get('id')!r} of task {node.get('task_id')!r}: no q_mcts/value/pass_fraction")
-    critic = node.get("q_critic", node.get("critic_score"))
-    return blended_q(q_mcts, critic, alpha)
+def node_q(node: dict[str, Any], alpha: float) -> float | None:
+    """A node's blended Q from its `q_mcts` (else its own `pass_fraction`) and `q_critic`.
+
+    A completion from which no program could be extracted is scored 0 (it is wrong, and a
+    useful "rejected": it teaches the format); a program the sandbox could not run has no
+    score (None), and a critic opinion alone is not execution evidence.
+
+    >>> node_q({"q_mcts": 0.5, "q_critic": 1.0}, 0.5), node_q({"pass_fraction": 1.0, "q_critic": None}, 0.5)
+    (0.75, 1.0)
+    >>> node_q({"code": "", "pass_fraction": None}, 0.5), node_q({"code": "x = 1", "pass_fraction": None}, 0.5)
+    (0.0, None)
+    """
+    q_mcts = node.get("q_mcts")
+    if q_mcts is None:
+        q_mcts = node.get("pass_fraction")
+    if q_mcts is None:
+        return 0.0 if not (node.get("code") or "").strip() else None
+    return blended_q(q_mcts, node.get("q_critic"), alpha)
 
 
 def program_hash(node: dict[str, Any]) -> str:
     """Normalised hash of the node's extracted program; the raw completion when none was extracted."""
     code = node.get("code")
-    if code:
+    if code and code.strip():
         return normalized_code_hash(code)
     return "raw:" + sha256_text((node.get("completion") or "").strip())
 
@@ -200,13 +209,15 @@ def _judge(a: dict, b: dict, ctx: dict) -> tuple[str | None, dict | None]:
     """(drop reason, None) or (None, pair row) for one unordered sibling pair."""
     cfg: PairsConfig = ctx["config"]
     hash_a, hash_b = program_hash(a), program_hash(b)
-    if (a.get("code") or a.get("completion")) == (b.get("code") or b.get("completion")):
+    if ((a.get("code") or "").strip() or a.get("completion")) == ((b.get("code") or "").strip() or b.get("completion")):
         return "identical", None
     if hash_a == hash_b:
         return "near_identical", None
     if hash_a in ctx["test_hashes"] or hash_b in ctx["test_hashes"]:
         return "leak", None
     q_a, q_b = node_q(a, cfg.alpha), node_q(b, cfg.alpha)
+    if q_a is None or q_b is None:
+        return "unscored", None
     if abs(q_a - q_b) <= cfg.threshold:
         return "small_margin", None
     chosen, rejected, q_c, q_r = (a, b, q_a, q_b) if q_a > q_b else (b, a, q_b, q_a)

@@ -132,3 +132,9 @@ def test_codeq_eval_cli_end_to_end_on_a_tiny_random_model(tmp_path):
     assert (metrics["n_tasks"], metrics["llm_calls"], metrics["hidden_test_runs"]) == (1, 1, 1)
     assert metrics["policy_ids"] == ["tiny-random-smollm2-seed0"] or len(metrics["policy_ids"]) == 1
     assert len(read_jsonl(out / "results.jsonl")) == 1
+
+
+def test_resuming_a_different_run_is_refused(tmp_path, sandbox):
+    evaluate(tasks(1), ScriptedPolicy(script), sandbox, "mcts", 1, CONFIG, tmp_path, progress=False)
+    with pytest.raises(ValueError, match="budget=1"):
+        evaluate(tasks(2), ScriptedPolicy(script), sandbox, "mcts", 2, CONFIG, tmp_path, progress=False)

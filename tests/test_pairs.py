@@ -172,3 +172,43 @@ def test_cli_writes_pairs_and_report(tmp_path):
     report = read_json(out.with_suffix(".report.json"))
     assert report["kept"] == 1 and report["run"]["config"]["threshold"] == 0.2
     json.dumps(report)  # plain JSON, no NaN
+
+
+def test_unscored_and_codeless_nodes():
+    nodes = tree("t1", [("1", GOOD, 1.0, 2), ("2", BAD, 0.0, 1)])
+    could_not_run = node("t1", "3", "def add(a, b):\n    while True: pass", q=0.0)
+    could_not_run.update(q_mcts=None, value=None, pass_fraction=None, visits=0, status="could_not_run")
+    no_code = node("t1", "4", "", q=0.0)
+    no_code.update(code="", completion="I am not sure.", q_mcts=None, value=None, pass_fraction=None, visits=0)
+    rows, report = build_pairs(nodes + [could_not_run, no_code], config=PairsConfig(alpha=1.0))
+    assert report["dropped"]["unscored"] == 3  # node 3 against each of 1, 2, 4
+    kept = {(r["chosen_id"], r["rejected_id"]) for r in rows}
+    assert kept == {("1", "2"), ("1", "4")}  # a codeless answer is a scored, wrong "rejected"
+    assert [r["rejected"][0]["content"] for r in rows if r["rejected_id"] == "4"] == ["I am not sure."]
+
+
+def test_pairs_from_a_real_mcts_tree():
+    """The search's own tree (ScriptedPolicy + the real sandbox) goes through unchanged."""
+    from codeq_lib.sandbox import make_sandbox
+    from codeq_lib.search import run_search
+    from codeq_lib.search.config import SearchConfig
+    from codeq_lib.search.scripted import ScriptedPolicy
+
+    task = Task(id="add-1", entry_point="add", buggy_code="def add(a, b):\n    return a - b\n",
+                visible_tests=[TestCase(args=[1, 2], expected=3), TestCase(args=[2, 2], expected=4)],
+                hidden_tests=[TestCase(args=[5, 5], expected=10)])
+    script = [f"```python\n{GOOD}\n```", f"```python\n{BAD}\n```", "no idea", f"```python\n{HALF}\n```"]
+    with make_sandbox(workers=1, timeout_s=5.0) as sandbox:
+        result = run_search(task, ScriptedPolicy(script), sandbox, "mcts", budget=2,
+                            config=SearchConfig(K=4, early_stop=False), round=1)
+    rows, report = build_pairs(result.tree, config=PairsConfig(alpha=1.0, threshold=0.1))
+    assert rows, report
+    for row in rows:
+        assert row["q_chosen"] - row["q_rejected"] > 0.1 and row["round"] == 1
+        assert row["prompt"][-1]["role"] == "user" and row["chosen"][0]["role"] == "assistant"
+    assert any(row["chosen_code"].strip() == GOOD for row in rows)
+    # the same tree with the correct program declared a test-split program: it never appears
+    rows, report = build_pairs(result.tree, test_norm_hashes={normalized_code_hash(GOOD)},
+                               config=PairsConfig(alpha=1.0))
+    assert report["dropped"]["leak"] > 0
+    assert all(normalized_code_hash(r["chosen_code"]) != normalized_code_hash(GOOD) for r in rows)

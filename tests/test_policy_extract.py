@@ -1,6 +1,7 @@
 """Code extraction: hand-written edge cases, then the corpus of real SmolLM2 outputs."""
 
 import ast
+import json
 from pathlib import Path
 
 import pytest
@@ -68,7 +69,7 @@ def test_class_method_needs_both_class_and_method():
 
 def test_example_calls_and_main_guard_are_dropped():
     text = ("```python\nimport math\n\ndef add(a, b):\n    return a + b\n\nprint(add(1, 2))\nadd(5, 5)  # Output: 10\n"
-            "X = 3\nif __name__ == '__main__':\n    print(add(X, 1))\n```")
+            "X = 3\nadd(1, 2) == 3\nif __name__ == '__main__':\n    print(add(X, 1))\n```")
     got = extract_code(text, "add")
     assert got.code == "import math\n\ndef add(a, b):\n    return a + b\n\nX = 3\n"
     assert got.reason == "fenced+dropped_calls"
@@ -105,17 +106,33 @@ def _corpus():
 
 def test_corpus_is_real_model_output():
     rows = _corpus()
-    assert len(rows) >= 30
+    assert len(rows) == 42
     assert {row["model"] for row in rows} == {"smollm2-135m-instruct"}
     assert {row["finish_reason"] for row in rows} == {"stop", "length"}  # some are truncated
 
 
+LABELS = json.loads((CORPUS.parent / "labels.json").read_text())  # hand-checked per output
+
+
 @pytest.mark.parametrize("row", _corpus(), ids=lambda row: row["id"])
-def test_corpus_extraction_invariants(row):
-    got = extract_code(row["text"], row["entry_point"])
-    if got.syntax_ok and got.code:
+def test_corpus_extraction_matches_hand_checked_labels(row):
+    got = extract_code(row["text"], row["entry_point"], original=row["buggy_code"])
+    assert {"reason": got.reason, "has_entry_point": got.has_entry_point, "syntax_ok": got.syntax_ok} == LABELS[row["id"]]
+    if got.syntax_ok:
         ast.parse(got.code)
-    if got.has_entry_point:
-        assert row["entry_point"].split(".")[-1] in got.code
-    assert "```" not in got.code or "'```'" in got.code
-    assert got.reason.split("+")[0] in {"fenced", "unfenced", "whole", "no_code", "empty"}
+    assert "```" not in got.code
+
+
+def test_corpus_counts():
+    rows = {row["id"]: row for row in _corpus()}
+    assert set(rows) == set(LABELS)
+    dropped = [i for i, label in LABELS.items() if not label["has_entry_point"]]
+    # SmolLM2 turns every `class Solution` method into a bare function here: detected.
+    assert sum(i.startswith("Solution.") for i in dropped) == 11
+    assert sorted(i for i in dropped if not i.startswith("Solution.")) == ["fib-160-2", "fib-48-2"]
+
+
+def test_echoed_buggy_block_loses_to_the_fix_in_a_real_output():
+    row = next(r for r in _corpus() if r["id"] == "add-160-0")
+    assert extract_code(row["text"], "add").code == 'def add(a, b):\n    """Add two numbers"""\n    return a - b\n'
+    assert extract_code(row["text"], "add", original=row["buggy_code"]).code == "def add(a, b):\n    return a + b\n"

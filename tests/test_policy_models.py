@@ -16,6 +16,8 @@ from codeq_lib.policy.models import (
     TinyShape,
     check_gguf,
     embedded_gguf_path,
+    resolve_dtype,
+    resolve_model_source,
     tiny_llama_config,
     tiny_random_model_dir,
 )
@@ -121,3 +123,26 @@ def test_adapter_for_another_base_names_the_adapter(tmp_path):
 def test_4bit_is_refused_off_cuda():
     with pytest.raises(ModelLoadError, match="4-bit NF4 loading needs a CUDA device"):
         load_policy(str(tiny_random_model_dir()), device="cpu", quantize_4bit=True)
+
+
+def test_dtype_defaults_and_errors():
+    assert resolve_dtype("auto", "cpu") == torch.float32
+    assert resolve_dtype("auto", "cuda") == torch.bfloat16  # CodeQ's rollouts run in bf16
+    assert resolve_dtype("float16", "cpu") == torch.float16
+    with pytest.raises(ModelLoadError, match="dtype 'fp8' is not one of"):
+        resolve_dtype("fp8", "cpu")
+
+
+def test_hub_ids_and_paths_are_told_apart(tmp_path):
+    assert resolve_model_source("Qwen/Qwen2.5-Coder-7B-Instruct") == ("hub", "Qwen/Qwen2.5-Coder-7B-Instruct")
+    with pytest.raises(ModelLoadError, match="could not load model"):  # offline: the hub id cannot be fetched
+        load_policy("codeq-test/definitely-not-a-model", device="cpu")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_loads_bf16_and_samples():
+    policy = load_policy(str(tiny_random_model_dir()), device="auto")
+    assert policy.device.type == "cuda" and policy.model.dtype == torch.bfloat16
+    gens = policy.sample([{"role": "user", "content": "hi"}], n=2, max_new_tokens=4, seed=0)
+    assert len(gens) == 2 and all(g.completion_tokens >= 1 for g in gens)

@@ -187,3 +187,15 @@ def test_candidate_runs_unprivileged_in_private_dirs(sb):
             "            os.path.exists('/work/main/codeq_lib'), sorted(os.listdir('/tmp'))[:0]]\n")
     got = sb.run(code, task, task.visible_tests).outcomes[0].got
     assert got == [True, True, False, []]
+
+
+@pytest.mark.parametrize("code", ["", "x = 1\n", "from operator import add\n"])
+def test_entry_point_must_come_from_the_candidate_not_the_preamble(sb, code):
+    # The preamble imports operator.add and math.gcd (LeetCode's judge has them in scope);
+    # a program that defines nothing must not pass a task whose entry point shares the name.
+    res = sb.run(code, ADD, ADD.visible_tests)
+    assert (res.status, res.passed) == ("error", 0)
+    assert "not defined by the candidate" in (res.error or "")
+    gcd = make_task("gcd", [{"args": [4, 6], "expected": 2}])
+    assert sb.run("", gcd, gcd.visible_tests).passed == 0
+    assert sb.run("def gcd(a, b):\n    return a if b == 0 else gcd(b, a % b)\n", gcd, gcd.visible_tests).status == "pass"

@@ -8,14 +8,17 @@ tested on a corpus of real SmolLM2 outputs (tests/data/model_outputs/). Rules, i
    truncated block and runs to the end of the text. Blocks tagged with another language
    (```bash, ```text, ```output) are ignored.
 2. Among them, prefer the FIRST block that parses and defines the entry point (the model's
-   answer usually comes first; later blocks are variations or usage), then the first that
-   defines it at all, then the first that parses, then the first.
+   answer usually comes first; later blocks are variations or usage), skipping blocks that
+   only repeat the `original` program when it is given (SmolLM2 often echoes the buggy code
+   first and fixes it in a second block), then the first that defines it at all, then the
+   first that parses, then the first.
 3. No fence: the whole text if it parses, else the span from the first line that starts
    code (def/class/import/from/@) to the last line that can belong to it.
 4. Code that does not parse (truncation) is cut back line by line to the longest prefix
    that parses, if that prefix still defines something.
-5. Top-level example calls (`print(add(1, 2))`, `add(5, 5)`) and `if __name__ == "__main__"`
-   blocks are dropped: they run at import time in the sandbox and decide nothing.
+5. Top-level expression statements (`print(add(1, 2))`, `add(5, 5)`, `add_test() == 12`)
+   and `if __name__ == "__main__"` blocks are dropped: they run at import time in the
+   sandbox, decide nothing, and a crashing one would fail a correct function.
 `has_entry_point` is False when the rewrite dropped the function (or, for `Class.method`,
 the class or the method) that the tests call.
 """
@@ -26,6 +29,8 @@ import ast
 import re
 import textwrap
 from dataclasses import dataclass
+
+from codeq_lib.hashing import normalize_code
 
 PYTHON_TAGS = {"", "python", "python3", "py", "py3", "python2"}
 _FENCE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+#.-]*)[^\n]*$", re.MULTILINE)
@@ -139,8 +144,8 @@ def _is_main_guard(node: ast.stmt) -> bool:
 
 
 def drop_top_level_calls(code: str) -> tuple[str, bool]:
-    """Remove top-level call expressions and `if __name__ == ...` blocks, keeping the rest
-    of the text (comments included) as written."""
+    """Remove top-level expression statements (calls, `add_test() == 12`; a bare string
+    stays) and `if __name__ == ...` blocks, keeping the rest of the text as written."""
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
@@ -148,7 +153,7 @@ def drop_top_level_calls(code: str) -> tuple[str, bool]:
     spans = [
         (node.lineno, node.end_lineno)
         for node in tree.body
-        if (isinstance(node, ast.Expr) and isinstance(node.value, (ast.Call, ast.Await))) or _is_main_guard(node)
+        if (isinstance(node, ast.Expr) and not isinstance(node.value, ast.Constant)) or _is_main_guard(node)
     ]
     if not spans:
         return code, False
@@ -157,9 +162,11 @@ def drop_top_level_calls(code: str) -> tuple[str, bool]:
     return "\n".join(kept).rstrip(), True
 
 
-def choose_block(blocks: list[Block], entry_point: str) -> Block | None:
+def choose_block(blocks: list[Block], entry_point: str, original: str | None = None) -> Block | None:
     python_blocks = [b for b in blocks if b.tag in PYTHON_TAGS and b.code.strip()]
+    original_form = normalize_code(original) if original else None
     rules = (
+        lambda b: parses(b.code) and defines_entry_point(b.code, entry_point) and normalize_code(b.code) != original_form,
         lambda b: parses(b.code) and defines_entry_point(b.code, entry_point),
         lambda b: defines_entry_point(b.code, entry_point),
         lambda b: parses(b.code),
@@ -172,11 +179,13 @@ def choose_block(blocks: list[Block], entry_point: str) -> Block | None:
     return None
 
 
-def extract_code(text: str, entry_point: str) -> Extraction:
-    """The program in `text` and whether it still defines `entry_point` (see module doc)."""
+def extract_code(text: str, entry_point: str, original: str | None = None) -> Extraction:
+    """The program in `text` and whether it still defines `entry_point` (see module doc).
+    With `original` (the program that was to be fixed), a block that merely repeats it
+    (same normalised code) loses to a later block that changes something."""
     if not text or not text.strip():
         return Extraction("", False, "empty", False)
-    block = choose_block(fenced_blocks(text), entry_point)
+    block = choose_block(fenced_blocks(text), entry_point, original)
     if block is not None:
         code, reason = block.code, "fenced" if block.closed else "fenced+unclosed"
     elif parses(textwrap.dedent(text).strip("\n")):

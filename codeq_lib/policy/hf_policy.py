@@ -47,6 +47,18 @@ def completion_length(token_ids: Sequence[int], eos_ids: set[int]) -> tuple[int,
     return len(token_ids), False
 
 
+def sampling_kwargs(temperature: float, top_p: float) -> dict[str, Any]:
+    """Nucleus sampling at `temperature`, greedy at 0. top_k=0 so that top-p alone decides
+    (generate would otherwise add its default top_k=50 cut).
+
+    >>> sampling_kwargs(0.0, 0.95)
+    {'do_sample': False}
+    """
+    if temperature <= 0:
+        return {"do_sample": False}
+    return {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0}
+
+
 def p_yes(logits_row, yes_ids: Sequence[int], no_ids: Sequence[int], temperature: float = 1.0) -> float:
     """P(yes) = softmax over the yes/no answer-token logits only, summed over the yes
     variants (the "verbalised judgement" read from token probabilities, as in CodeQ's
@@ -125,7 +137,6 @@ class HFPolicy:
         # The K copies of each prompt, as generate's own `num_return_sequences` expansion
         # does (repeat_interleave), done here so greedy decoding (n copies) works too.
         batch = {k: v.repeat_interleave(n, dim=0) for k, v in prompts.items()}
-        sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0} if temperature > 0 else {"do_sample": False}
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices), torch.inference_mode():
             torch.manual_seed(seed)
@@ -133,23 +144,24 @@ class HFPolicy:
                 **batch,
                 max_new_tokens=max_new_tokens,
                 pad_token_id=self.tokenizer.pad_token_id,
-                **sampling,
+                **sampling_kwargs(temperature, top_p),
             )
         prompt_lengths = prompts["attention_mask"].sum(dim=1).tolist()
         generated = output[:, batch["input_ids"].shape[1]:].tolist()
-        results: list[list[Generation]] = []
-        for prompt_index, prompt_tokens in enumerate(prompt_lengths):
-            row = []
-            for token_ids in generated[prompt_index * n:(prompt_index + 1) * n]:
-                length, stopped = completion_length(token_ids, self.eos_ids)
-                text = self.tokenizer.decode(token_ids[:length], skip_special_tokens=True)
-                row.append(Generation(text, int(prompt_tokens), length, "stop" if stopped else "length"))
-            results.append(row)
+        results = [
+            [self._generation(token_ids, int(prompt_tokens)) for token_ids in generated[i * n:(i + 1) * n]]
+            for i, prompt_tokens in enumerate(prompt_lengths)
+        ]
         self.stats.calls += 1
         self.stats.sequences += len(generated)
         self.stats.prompt_tokens += int(sum(prompt_lengths))
         self.stats.generated_tokens += sum(g.completion_tokens for row in results for g in row)
         return results
+
+    def _generation(self, token_ids: list[int], prompt_tokens: int) -> Generation:
+        length, stopped = completion_length(token_ids, self.eos_ids)
+        text = self.tokenizer.decode(token_ids[:length], skip_special_tokens=True)
+        return Generation(text, prompt_tokens, length, "stop" if stopped else "length")
 
     def critic(self, message_lists: Sequence[list[dict]]) -> list[float]:
         """P("yes") for each judgement prompt, from ONE forward pass over the padded batch.

