@@ -12,6 +12,7 @@ notebook under notebooks/out/ as the stage's record.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -19,7 +20,16 @@ import yaml
 
 from codeq_lib.config import load_params
 
-ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+
+
+def project_root() -> Path:
+    """Where a stage's relative paths start: the folder `dvc repro` runs in (passed to the
+    kernel as CODEQ_ROOT), else the checkout this package lives in (nbval, Jupyter)."""
+    return Path(os.environ.get("CODEQ_ROOT") or PACKAGE_ROOT)
+
+
+ROOT = project_root()
 
 
 def _scalar(text: str):
@@ -39,9 +49,11 @@ def stage_parameters(section: str | None, params_path: str, extra: dict) -> dict
     return params
 
 
-def run_notebook(notebook: str | Path, output: str | Path, parameters: dict, cwd: Path = ROOT) -> Path:
+def run_notebook(notebook: str | Path, output: str | Path, parameters: dict, cwd: Path | None = None) -> Path:
     import papermill
 
+    cwd = Path(cwd or Path.cwd()).resolve()
+    os.environ["CODEQ_ROOT"] = str(cwd)  # the kernel inherits it: see project_root()
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(output).with_suffix(".partial.ipynb")
     papermill.execute_notebook(
@@ -68,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         extra[key] = _scalar(value)
     notebook = Path(args.notebook)
     suffix = "".join(f"_{k}{v}" for k, v in extra.items() if k in ("round", "policy"))
-    output = args.output or ROOT / "notebooks" / "out" / f"{notebook.stem}{suffix}.ipynb"
+    output = args.output or Path("notebooks") / "out" / f"{notebook.stem}{suffix}.ipynb"
     run_notebook(notebook, output, stage_parameters(args.section, args.params, extra))
     return 0
 

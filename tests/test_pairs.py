@@ -148,6 +148,13 @@ def test_no_pair_from_a_test_task_or_carrying_test_code():
         check_no_leak([dict(rows[0], task_id="test-1")], {"test-1"}, hashes)
     with pytest.raises(PairLeakError, match="chosen program"):
         check_no_leak([dict(rows[0], chosen_code=secret)], set(), hashes)
+    leaky_prompt = [{"role": "user", "content": f"Fix this:\n```python\n{test_task.buggy_code}\n```"}]
+    with pytest.raises(PairLeakError, match="prompt"):
+        check_no_leak([dict(rows[0], prompt=leaky_prompt)], set(), hashes)
+    # a prompt showing a test program is caught even when the parent node is not in the input
+    orphan = [node("train-4", "1", GOOD, q=1.0, prompt=leaky_prompt), node("train-4", "2", BAD, prompt=leaky_prompt)]
+    rows, report = build_pairs(orphan, test_norm_hashes=hashes, config=PairsConfig(alpha=1.0))
+    assert rows == [] and report["dropped"]["leak"] == 1
 
 
 def test_config_is_strict():

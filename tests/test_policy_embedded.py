@@ -52,7 +52,7 @@ def test_embedded_model_fixes_add_in_the_sandbox(embedded):
     gens = embedded.sample(messages, n=4, temperature=0.8, top_p=0.95, max_new_tokens=96, seed=0)
     assert embedded.stats.calls == 1 and embedded.stats.sequences == 4
     assert embedded.stats.generated_tokens == sum(g.completion_tokens for g in gens)
-    extractions = [extract_code(g.text, ADD_TASK.entry_point) for g in gens]
+    extractions = [extract_code(g.text, ADD_TASK.entry_point, original=ADD_TASK.buggy_code) for g in gens]
     candidates = [e.code for e in extractions if e.has_entry_point]
     assert candidates, [g.text for g in gens]
     with make_sandbox(backend="subprocess", workers=2, timeout_s=5.0) as sandbox:
@@ -66,3 +66,13 @@ def test_embedded_critic_scores_are_probabilities(embedded):
     scores = embedded.critic([right, wrong])
     assert len(scores) == 2 and all(0.0 <= s <= 1.0 for s in scores)
     assert scores == pytest.approx([embedded.critic([right])[0], embedded.critic([wrong])[0]], abs=1e-4)
+
+
+def test_gguf_loaded_in_place_equals_the_converted_checkpoint(embedded):
+    """The one-off conversion is lossless: the dequantised GGUF and the saved safetensors
+    give the same logits."""
+    direct = load_policy(str(embedded_gguf_path()), device="cpu")
+    assert direct.policy_id == "SmolLM2-135M-Instruct.Q4_1"
+    ids = embedded.encode([[{"role": "user", "content": "def add(a, b):"}]])
+    with torch.inference_mode():
+        assert torch.equal(direct.model(**ids).logits, embedded.model(**ids).logits)

@@ -20,6 +20,10 @@ from codeq_lib.policy.openai_backend import OpenAIPolicy, ServerError, p_yes_fro
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
+# `transformers serve` needs the serving extra (transformers[serving]: fastapi, uvicorn, openai).
+pytest.importorskip("fastapi", reason="the real server needs transformers[serving] (fastapi, uvicorn, openai)")
+pytest.importorskip("uvicorn", reason="the real server needs transformers[serving] (fastapi, uvicorn, openai)")
+
 MESSAGES = [{"role": "system", "content": "You are an expert Python programmer."},
             {"role": "user", "content": "Fix this and reply with one ```python block:\ndef add(a, b):\n    return a - b"}]
 
