@@ -224,8 +224,6 @@ class AblationStage:
     modes: list[str] = field(default_factory=lambda: ["best_of_n", "refine", "rex"],
                              metadata={"help": "other strategies, at `budget` LLM calls"})
     budget: int = field(default=20, metadata={"help": "LLM calls for the strategy, K and alpha ablations"})
-    budgets: list[int] = field(default_factory=lambda: [1, 2, 5, 10],
-                               metadata={"help": "MCTS rollout budgets (the main evaluation adds its own)"})
     alphas: list[float] = field(default_factory=lambda: [0.5],
                                 metadata={"help": "critic weights alpha (Q = alpha*Q_mcts + (1-alpha)*Q_critic)"})
     ks: list[int] = field(default_factory=lambda: [2, 8], metadata={"help": "rewrites per expansion K"})
@@ -236,7 +234,6 @@ class AblationStage:
 def ablation_runs(cfg: AblationStage) -> list[tuple[str, str, int, SearchConfig]]:
     """(folder, mode, budget, search config) of every ablation run, in run order."""
     runs = [(f"{mode}@{cfg.budget}", mode, cfg.budget, cfg.search) for mode in cfg.modes]
-    runs += [(f"mcts@{b}", "mcts", b, cfg.search) for b in cfg.budgets]
     runs += [(f"mcts@{cfg.budget}_K{k}", "mcts", cfg.budget, dataclasses.replace(cfg.search, K=k)) for k in cfg.ks]
     runs += [(f"mcts@{cfg.budget}_alpha{a:g}", "mcts", cfg.budget,
               dataclasses.replace(cfg.search, use_critic=True, alpha=a)) for a in cfg.alphas]
@@ -259,3 +256,10 @@ def run_ablations(cfg: AblationStage, policy_model: str, out_dir: str) -> list[d
             rows.append({"run": folder, **metrics})
     write_json(Path(out_dir) / "summary.json", rows)
     return rows
+
+
+@dataclass
+class ResultsStage:
+    tasks: str = field(default="data/tasks/curriculum_test.jsonl", metadata={"help": "the held-out task file evaluated"})
+    budgets: list[int] = field(default_factory=lambda: [1, 2, 5, 10], metadata={
+        "help": "smaller MCTS budgets read off the main early-stopping MCTS run (exact: tables.anytime_budget_rows)"})

@@ -34,6 +34,7 @@ def load_rows(root: str | Path, policy: str | None = None) -> pd.DataFrame:
         frame["run"] = results.parent.name
         frame["K"] = search.get("K")
         frame["alpha"] = search.get("alpha") if search.get("use_critic") else 1.0
+        frame["early_stop"] = search.get("early_stop")
         frame["llm_calls"] = [row.get("counters", {}).get("llm_calls", 0) for row in rows]
         frame["generated_tokens"] = [row.get("counters", {}).get("generated_tokens", 0) for row in rows]
         frame["sandbox_runs"] = [row.get("counters", {}).get("sandbox_runs", 0) for row in rows]
@@ -73,3 +74,36 @@ def markdown_table(table: pd.DataFrame, index: str, columns: str) -> str:
     for idx, row in cells.iterrows():
         lines.append(f"| {idx} | " + " | ".join(str(v) if isinstance(v, str) else "–" for v in row) + " |")
     return "\n".join(lines) + "\n"
+
+
+def anytime_budget_rows(rows: pd.DataFrame, budgets: list[int], tasks) -> pd.DataFrame:
+    """Per-task outcomes of an early-stopping run at budget B, re-read at each budget b < B.
+
+    Exact, not an approximation, when (1) the run stops at the first program that passes every
+    visible test, (2) each task's visible tests are among its hidden tests and (3) the search
+    does not depend on its budget (seeds are per call index; UCB ignores the budget). Then the
+    budget-b search is the first b calls of the budget-B one: if the budget-B run committed
+    after r <= b calls, the budget-b run commits the same program; otherwise it never found a
+    visible-passing program, and its answer fails the hidden tests, which include the visible
+    ones. Conditions (1) and (2) are checked here; (3) is tested in tests/test_tables.py.
+    """
+    if not rows["early_stop"].fillna(False).astype(bool).all():
+        raise ValueError("anytime budgets need runs with search.early_stop = true")
+    by_id = {t.id: t for t in tasks}
+    for task_id in rows["task_id"].unique():
+        task = by_id[task_id]
+        hidden = {repr(t.to_dict()) for t in task.hidden_tests}
+        if not all(repr(t.to_dict()) in hidden for t in task.visible_tests):
+            raise ValueError(f"task {task_id}: visible tests are not all hidden tests; anytime budgets do not apply")
+    frames = []
+    for budget in budgets:
+        if budget > int(rows["budget"].min()):
+            raise ValueError(f"budget {budget} exceeds the run's own budget")
+        frame = rows.copy()
+        frame["solved"] = frame["solved"].astype(bool) & (frame["llm_calls"] <= budget)
+        frame["llm_calls"] = frame["llm_calls"].clip(upper=budget)
+        frame[["generated_tokens", "sandbox_runs"]] = float("nan")  # not recorded per call
+        frame["budget"] = budget
+        frame["run"] = frame["run"] + f" read at {budget}"
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)

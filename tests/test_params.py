@@ -13,7 +13,7 @@ from codeq_lib.train.dpo_config import DPOConfig
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = {"prepare": PrepareConfig, "convert": stages.ConvertStage, "collect": stages.CollectStage,
             "pairs": stages.PairsStage, "train": stages.TrainStage, "evaluate": stages.EvaluateStage,
-            "ablations": stages.AblationStage}
+            "ablations": stages.AblationStage, "results": stages.ResultsStage}
 
 
 @pytest.mark.parametrize("profile", ["params.yaml", "profiles/embedded.yaml", "profiles/full.yaml"])

@@ -29,7 +29,8 @@ TINY = {
     "train": {"dpo": {"max_steps": 1, "batch_size": 2, "per_device_batch_size": 1, "max_length": 256,
                       "lora_r": 2, "lora_alpha": 4}},
     "evaluate": {"limit": 2, "budget": 2, "search": SEARCH, "sandbox": SANDBOX},
-    "ablations": {"limit": 2, "budget": 2, "budgets": [1], "ks": [1], "alphas": [0.5],
+    "results": {"budgets": [1]},
+    "ablations": {"limit": 2, "budget": 2, "ks": [1], "alphas": [0.5],
                   "modes": ["best_of_n"], "search": SEARCH, "sandbox": SANDBOX},
 }
 

@@ -79,6 +79,7 @@ class HFPolicy:
     policy_id: str
     stats: PolicyStats = field(default_factory=PolicyStats)
     critic_temperature: float = 1.0
+    stop_at_code_end: bool = True
 
     def __post_init__(self) -> None:
         self.tokenizer.padding_side = "left"  # decoder-only batches pad on the left
@@ -144,6 +145,7 @@ class HFPolicy:
                 **batch,
                 max_new_tokens=max_new_tokens,
                 pad_token_id=self.tokenizer.pad_token_id,
+                stopping_criteria=self.stopping(batch["input_ids"].shape[1]),
                 **sampling_kwargs(temperature, top_p),
             )
         prompt_lengths = prompts["attention_mask"].sum(dim=1).tolist()
@@ -157,6 +159,15 @@ class HFPolicy:
         self.stats.prompt_tokens += int(sum(prompt_lengths))
         self.stats.generated_tokens += sum(g.completion_tokens for row in results for g in row)
         return results
+
+    def stopping(self, prompt_length: int):
+        """Per-row stop at the end of the first code block (see stopping.py); off with
+        `stop_at_code_end = False` for experiments that want the model's full answer."""
+        from transformers import StoppingCriteriaList
+
+        from codeq_lib.policy.stopping import CodeBlockClosed
+
+        return StoppingCriteriaList([CodeBlockClosed(self.tokenizer, prompt_length)] if self.stop_at_code_end else [])
 
     def _generation(self, token_ids: list[int], prompt_tokens: int) -> Generation:
         length, stopped = completion_length(token_ids, self.eos_ids)

@@ -155,7 +155,8 @@ def expand(ctx: SearchContext, parent: Node, n: int, temperature: float,
     children: list[Node] = []
     for gen in generations:
         ctx.counters.generated_tokens += gen.completion_tokens
-        extraction = ctx.extract_code(gen.text, ctx.task.entry_point)
+        # original=parent: a block that only echoes the program being fixed loses to one that changes it
+        extraction = ctx.extract_code(gen.text, ctx.task.entry_point, original=parent.code)
         code = extraction.code or ""
         existing = ctx.tree.find(code)
         if existing is not None:
