@@ -7,11 +7,11 @@ env:
 	bash scripts/setup_env.sh
 
 repro: env
-	. .venv/bin/activate && dvc repro
+	. .venv/bin/activate && dvc repro && python -m codeq_lib.report README.md results/results.md
 
 test: env
 	bash scripts/ensure_docker.sh
-	. .venv/bin/activate && python -m pytest -q tests
+	. .venv/bin/activate && python -m pytest -q tests notebooks --nbval-lax --ignore=notebooks/out
 
 bench: env
 	bash scripts/ensure_docker.sh

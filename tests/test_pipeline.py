@@ -51,7 +51,7 @@ def run(cmd: list[str], cwd: Path, env: dict) -> str:
 def tiny_repo(tmp_path_factory):
     base = tmp_path_factory.mktemp("pipeline")
     repo = base / "main"
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT,
                            capture_output=True, text=True, check=True).stdout.split()
     for name in files:
         if (ROOT / name).is_file():
