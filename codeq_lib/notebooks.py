@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--section", default=None, help="params.yaml section injected as `config`")
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--output", default=None, help="executed notebook (default notebooks/out/<name>[_<round>].ipynb)")
+    parser.add_argument("--output", default=None, help="executed notebook (default notebooks/out/<name>[_round<r>].ipynb)")
     args = parser.parse_args(argv)
     extra = {}
     for item in args.param:
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"-p {item!r}: expected KEY=VALUE")
         extra[key] = _scalar(value)
     notebook = Path(args.notebook)
-    suffix = "".join(f"_{k}{v}" for k, v in extra.items() if k in ("round", "policy"))
+    suffix = f"_round{extra['round']}" if "round" in extra else ""
     output = args.output or Path("notebooks") / "out" / f"{notebook.stem}{suffix}.ipynb"
     run_notebook(notebook, output, stage_parameters(args.section, args.params, extra))
     return 0
