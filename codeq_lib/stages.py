@@ -134,38 +134,52 @@ def run_pairs(cfg: PairsStage, trees_dir: str, out_dir: str) -> tuple[list[dict]
 
 @dataclass
 class TrainStage:
-    trainer: Literal["dpo"] = field(default="dpo", metadata={"help": "trainer of the rounds (GRPO: see train/grpo_trainer.py)"})
+    trainer: Literal["dpo", "grpo"] = field(default="dpo", metadata={
+        "help": "dpo: preference pairs from the round's trees; grpo: execution reward on the training split"})
     dpo: dict[str, Any] = field(default_factory=dict, metadata={"help": "DPOConfig overrides (train/dpo_config.py)"})
+    grpo: dict[str, Any] = field(default_factory=dict, metadata={"help": "GRPOConfig overrides (train/grpo_config.py)"})
+    tasks: str = field(default="data/tasks/curriculum_train.jsonl", metadata={"help": "training split (GRPO's prompts)"})
+
+
+def _train_adapter(cfg: TrainStage, pairs_path: str, start_model: str, base_model: str, out: Path) -> dict[str, Any]:
+    """Run the chosen trainer; `start` is the policy this round begins from, `base` the
+    original model (the DPO reference when train.dpo.reference == "base"; recorded either way)."""
+    common = {"base": base_model, "start": start_model, "out_dir": str(out)}
+    if cfg.trainer == "grpo":
+        from codeq_lib.train.grpo_config import GRPOConfig
+        from codeq_lib.train.grpo_trainer import train_grpo
+
+        summary = train_grpo(from_dict(GRPOConfig, {**cfg.grpo, **common, "tasks": cfg.tasks}, where="params.yaml:train.grpo"))
+    else:
+        from codeq_lib.train.dpo_config import DPOConfig
+        from codeq_lib.train.dpo_trainer import train_dpo
+
+        summary = train_dpo(from_dict(DPOConfig, {**cfg.dpo, **common, "pairs": pairs_path}, where="params.yaml:train.dpo"))
+    return summary
 
 
 def run_train(cfg: TrainStage, pairs_path: str, start_model: str, base_model: str, out_dir: str,
               merged_dir: str) -> dict[str, Any]:
-    """Train a LoRA on `pairs_path` from `start_model`, then merge it into `merged_dir`.
+    """Train a LoRA from `start_model` (DPO on `pairs_path`, or GRPO), merge it into `merged_dir`.
 
-    With no pairs there is nothing to learn from: the round's policy is the start policy,
+    DPO with no pairs has nothing to learn from: the round's policy is the start policy,
     copied, and the summary says so (a round is never silently faked as trained).
     """
-    from codeq_lib.train.dpo_config import DPOConfig
-    from codeq_lib.train.dpo_trainer import train_dpo
     from codeq_lib.train.merge import merge_adapter
     from codeq_lib.train.report import write_report
 
     out = Path(out_dir)
     n_pairs = len(read_jsonl(pairs_path)) if Path(pairs_path).exists() else 0
-    if n_pairs == 0:
+    if cfg.trainer == "dpo" and n_pairs == 0:
         shutil.rmtree(merged_dir, ignore_errors=True)
         shutil.copytree(start_model, merged_dir)
         summary = {"trainer": cfg.trainer, "n_pairs": 0, "trained": False,
                    "note": "no preference pairs: the round's policy is the start policy, unchanged"}
         write_json(out / "summary.json", summary)
         return summary
-    # `start` is the policy this round begins from; `base` the original model, which is the
-    # DPO reference when train.dpo.reference == "base" (recorded in the checkpoint either way).
-    overrides = {**cfg.dpo, "pairs": pairs_path, "base": base_model, "start": start_model, "out_dir": str(out)}
-    dpo_cfg = from_dict(DPOConfig, overrides, where="params.yaml:train.dpo")
-    summary = train_dpo(dpo_cfg)
+    summary = _train_adapter(cfg, pairs_path, start_model, base_model, out)
     summary["trained"] = True
-    summary["report"] = write_report(out / "log.jsonl", out, name="dpo")
+    summary["report"] = write_report(out / "log.jsonl", out, name=cfg.trainer)
     merge_adapter(start_model, out / "adapter", merged_dir)
     write_json(out / "summary.json", summary)
     return summary
