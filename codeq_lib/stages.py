@@ -45,9 +45,26 @@ def reset_if_changed(out_dir: str | Path, identity: dict[str, Any]) -> None:
         write_json(stamp, {"hash": digest, "identity": identity})
 
 
+def cpu_threads() -> int:
+    """Torch threads for sampling on a CPU (env CODEQ_TORCH_THREADS, default 1).
+
+    Decoding a small model is bound by per-op overhead and memory, not FLOPs: one thread was
+    as fast as two on an idle 2-core machine, and ~10x faster when the other core was busy
+    (the sandbox workers, another process), because every op's thread barrier waited for a
+    descheduled thread (bench/generation.py --threads 1 vs 2)."""
+    import os
+
+    return int(os.environ.get("CODEQ_TORCH_THREADS", "1"))
+
+
 def open_policy(model: str, adapter: str | None = None):
     """`model`: a checkpoint dir, 'embedded', a hub id, a .gguf file, or 'tiny-random'."""
+    import torch
+
     from codeq_lib.policy import load_policy, tiny_random_policy
+
+    if not torch.cuda.is_available():
+        torch.set_num_threads(cpu_threads())
 
     if model == TINY_MODEL:
         return tiny_random_policy()
