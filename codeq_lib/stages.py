@@ -33,16 +33,41 @@ def model_identity(model: str) -> str:
     return ",".join(file_sha256(w)[:16] for w in weights) or model
 
 
+def _task_hashes(tasks: Any) -> dict[str, str]:
+    """{task id: content hash}; accepts Task objects or their dicts (older stamps)."""
+    rows = [t.to_dict() if hasattr(t, "to_dict") else t for t in tasks]
+    return {row["id"]: json_hash(row) for row in rows}
+
+
+def _what_decides_a_task(identity: dict[str, Any]) -> dict[str, Any]:
+    """The part of a run's identity that decides each finished task's result: everything but
+    which tasks are in the run (`limit`, `shard`, the task list). Tasks are compared apart."""
+    out = {k: v for k, v in identity.items() if k != "tasks"}
+    if isinstance(out.get("config"), dict):
+        out["config"] = {k: v for k, v in out["config"].items() if k not in ("limit", "shard", "tasks")}
+    return out
+
+
 def reset_if_changed(out_dir: str | Path, identity: dict[str, Any]) -> None:
-    """Resumable run folders survive a kill (DVC `persist`), but never a change of inputs:
-    if what defines the run (config, tasks, policy weights) changed, start from scratch."""
+    """Resumable run folders survive a kill (DVC `persist`), but never a change of inputs.
+
+    A finished task's result depends on the policy weights, the search/sandbox config, the
+    mode, budget and round, and the task itself, not on which other tasks share the run. So
+    the folder is reset when any of those changed or a finished task's content changed;
+    growing or shrinking the task list (`limit`) keeps the finished tasks.
+    """
     out_dir = Path(out_dir)
     stamp = out_dir / "identity.json"
-    digest = json_hash(identity)
-    if stamp.exists() and json.loads(stamp.read_text()).get("hash") != digest:
-        shutil.rmtree(out_dir)
-    if not stamp.exists():
-        write_json(stamp, {"hash": digest, "identity": identity})
+    identity = {**identity, "tasks": _task_hashes(identity.get("tasks", []))}
+    if stamp.exists():
+        old = json.loads(stamp.read_text()).get("identity", {})
+        old_tasks = _task_hashes(old.get("tasks", []) if isinstance(old.get("tasks"), list) else [])
+        if isinstance(old.get("tasks"), dict):
+            old_tasks = old["tasks"]
+        same_tasks = all(old_tasks[i] == h for i, h in identity["tasks"].items() if i in old_tasks)
+        if not same_tasks or json_hash(_what_decides_a_task(old)) != json_hash(_what_decides_a_task(identity)):
+            shutil.rmtree(out_dir)
+    write_json(stamp, {"hash": json_hash(identity), "identity": identity})
 
 
 def cpu_threads() -> int:
