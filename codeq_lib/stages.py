@@ -234,6 +234,8 @@ class EvaluateStage:
                              metadata={"help": "strategies to evaluate"})
     budget: int = field(default=20, metadata={"help": "LLM calls per task for the search modes"})
     limit: int | None = field(default=None, metadata={"help": "only the first N tasks (tiny runs)"})
+    modes_by_policy: dict[str, list[str]] = field(default_factory=dict, metadata={
+        "help": "per-policy override of `modes` (e.g. {round1: [single_pass]} when CPU time is short)"})
     search: SearchConfig = field(default_factory=SearchConfig, metadata={"help": "search knobs"})
     sandbox: SandboxConfig = field(default_factory=SandboxConfig, metadata={"help": "sandbox knobs"})
 
@@ -249,7 +251,7 @@ def run_evaluate(cfg: EvaluateStage, policy_model: str, policy_name: str, out_di
     policy = open_policy(policy_model)
     rows = []
     with sandbox_from_config(cfg.sandbox) as sandbox:
-        for mode in modes or cfg.modes:
+        for mode in modes or cfg.modes_by_policy.get(policy_name, cfg.modes):
             budget = (budgets or {}).get(mode, 1 if mode == "single_pass" else cfg.budget)
             run_dir = Path(out_dir) / f"{mode}@{budget}"
             reset_if_changed(run_dir, {**identity, "mode": mode, "budget": budget,
