@@ -59,6 +59,7 @@ def tiny_repo(tmp_path_factory):
             shutil.copy2(ROOT / name, repo / name)
     (base / "shared").symlink_to(ROOT.parent / "shared")  # ../shared/debugbench, as in a checkout
     params = deep_update(yaml.safe_load((repo / "params.yaml").read_text()), TINY)
+    params["evaluate"]["modes_by_policy"] = {}  # every policy with every mode, as the full study
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
