@@ -240,26 +240,34 @@ class EvaluateStage:
     sandbox: SandboxConfig = field(default_factory=SandboxConfig, metadata={"help": "sandbox knobs"})
 
 
-def run_evaluate(cfg: EvaluateStage, policy_model: str, policy_name: str, out_dir: str,
-                 modes: list[str] | None = None, budgets: dict[str, int] | None = None,
-                 search: SearchConfig | None = None) -> list[dict[str, Any]]:
-    """One evaluation folder per mode under `out_dir`; returns their metrics rows."""
+def evaluate_runs(tasks_path: str, limit: int | None, sandbox_cfg: SandboxConfig, policy_model: str,
+                  runs: list[tuple[str, str, int, SearchConfig]], out_dir: str) -> list[dict[str, Any]]:
+    """Evaluate one policy in each run folder `(folder, mode, budget, search)` under `out_dir`
+    (shared by the evaluate and ablations stages); each folder resumes or resets on its own."""
     from codeq_lib.evaluate import evaluate
 
-    tasks = load_tasks(cfg.tasks)[: cfg.limit]
+    tasks = load_tasks(tasks_path)[:limit]
     identity = {"tasks": [t.to_dict() for t in tasks], "policy": model_identity(policy_model)}
     policy = open_policy(policy_model)
     rows = []
-    with sandbox_from_config(cfg.sandbox) as sandbox:
-        for mode in modes or cfg.modes_by_policy.get(policy_name, cfg.modes):
-            budget = (budgets or {}).get(mode, 1 if mode == "single_pass" else cfg.budget)
-            run_dir = Path(out_dir) / f"{mode}@{budget}"
-            reset_if_changed(run_dir, {**identity, "mode": mode, "budget": budget,
-                                       "search": dataclasses.asdict(search or cfg.search)})
-            metrics = evaluate(tasks, policy, sandbox, mode, budget, search or cfg.search, run_dir)
-            rows.append({"policy": policy_name, **metrics})
+    with sandbox_from_config(sandbox_cfg) as sandbox:
+        for folder, mode, budget, search in runs:
+            run_dir = Path(out_dir) / folder
+            reset_if_changed(run_dir, {**identity, "mode": mode, "budget": budget, "search": dataclasses.asdict(search)})
+            metrics = evaluate(tasks, policy, sandbox, mode, budget, search, run_dir)
+            rows.append({"run": folder, **metrics})
     write_json(Path(out_dir) / "summary.json", rows)
     return rows
+
+
+def run_evaluate(cfg: EvaluateStage, policy_model: str, policy_name: str, out_dir: str) -> list[dict[str, Any]]:
+    """One evaluation folder per mode (`<mode>@<budget>`) under `out_dir`; returns metrics rows."""
+    runs = []
+    for mode in cfg.modes_by_policy.get(policy_name, cfg.modes):
+        budget = 1 if mode == "single_pass" else cfg.budget
+        runs.append((f"{mode}@{budget}", mode, budget, cfg.search))
+    rows = evaluate_runs(cfg.tasks, cfg.limit, cfg.sandbox, policy_model, runs, out_dir)
+    return [{"policy": policy_name, **row} for row in rows]
 
 
 def load_config(cls, config: dict[str, Any], section: str):
@@ -300,20 +308,7 @@ def ablation_runs(cfg: AblationStage) -> list[tuple[str, str, int, SearchConfig]
 
 def run_ablations(cfg: AblationStage, policy_model: str, out_dir: str) -> list[dict[str, Any]]:
     """Every ablation run of the base policy on the held-out split (resumable per run)."""
-    from codeq_lib.evaluate import evaluate
-
-    tasks = load_tasks(cfg.tasks)[: cfg.limit]
-    identity = {"tasks": [t.to_dict() for t in tasks], "policy": model_identity(policy_model)}
-    policy = open_policy(policy_model)
-    rows = []
-    with sandbox_from_config(cfg.sandbox) as sandbox:
-        for folder, mode, budget, search in ablation_runs(cfg):
-            run_dir = Path(out_dir) / folder
-            reset_if_changed(run_dir, {**identity, "mode": mode, "budget": budget, "search": dataclasses.asdict(search)})
-            metrics = evaluate(tasks, policy, sandbox, mode, budget, search, run_dir)
-            rows.append({"run": folder, **metrics})
-    write_json(Path(out_dir) / "summary.json", rows)
-    return rows
+    return evaluate_runs(cfg.tasks, cfg.limit, cfg.sandbox, policy_model, ablation_runs(cfg), out_dir)
 
 
 @dataclass
