@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from codeq_lib.sandbox import ExecResult, make_sandbox
+from codeq_lib.sandbox.subprocess_backend import REPO_ROOT
 from codeq_lib.tasks import TestCase, task_from_dict
 
 
@@ -183,8 +184,9 @@ def test_sandbox_config_is_strict_and_builds_a_sandbox():
 
 def test_candidate_runs_unprivileged_in_private_dirs(sb):
     task = make_task("f", [{"args": [], "expected": None}])
+    # The checkout under test (wherever CI cloned it) and the shared data beside it are hidden.
     code = ("import os\ndef f():\n    return [os.getuid() > 0, os.getcwd().startswith('/tmp/codeq-run-'),\n"
-            "            os.path.exists('/work/main/codeq_lib'), sorted(os.listdir('/tmp'))[:0]]\n")
+            f"            os.path.exists({str(REPO_ROOT / 'codeq_lib')!r}), sorted(os.listdir('/tmp'))[:0]]\n")
     got = sb.run(code, task, task.visible_tests).outcomes[0].got
     assert got == [True, True, False, []]
 
