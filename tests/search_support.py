@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from codeq_lib.tasks import task_from_dict
 
 # Visible tests (1,2)->3, (0,0)->0, (2,-2)->0: the buggy `a - b` passes 1 of 3.
@@ -28,3 +30,9 @@ def make_task(task_id: str = "add", visible=None, hidden=None, **extra):
            "hidden_tests": HIDDEN if hidden is None else hidden, "description": "Return a + b."}
     obj.update(extra)
     return task_from_dict(obj)
+
+
+def random_script(messages, n, call_index, seed):
+    """A scripted policy's rewrites: n programs of mixed quality, drawn from the call's seed."""
+    rng = random.Random(seed)
+    return [fence(rng.choice([GOOD, TWO_THIRDS, ONE_THIRD, ZERO, OVERFIT])) for _ in range(n)]

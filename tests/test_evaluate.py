@@ -5,29 +5,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 
 import pytest
 
 from codeq_lib.evaluate import add_arguments, evaluate, search_config_from_args, summarize
 from codeq_lib.io import read_json, read_jsonl
-from codeq_lib.sandbox import make_sandbox
 from codeq_lib.search import SearchConfig
 from codeq_lib.search.scripted import ScriptedPolicy
-from search_support import GOOD, ONE_THIRD, OVERFIT, TWO_THIRDS, ZERO, fence, make_task
+from search_support import make_task, random_script
 
 CONFIG = SearchConfig(K=2, early_stop=False)
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    with make_sandbox(backend="subprocess", workers=2, timeout_s=5.0) as sb:
-        yield sb
-
-
-def script(messages, n, call_index, seed):
-    rng = random.Random(seed)
-    return [fence(rng.choice([GOOD, TWO_THIRDS, ONE_THIRD, ZERO, OVERFIT])) for _ in range(n)]
+script = random_script
 
 
 class Killed(RuntimeError):

@@ -12,19 +12,12 @@ import random
 import pytest
 
 from codeq_lib.config import ConfigError, from_dict
-from codeq_lib.sandbox import make_sandbox
 from codeq_lib.search import MODES, SearchConfig, Tree, load_trees, run_search, save_trees
 from codeq_lib.search.mcts import backup, blend, commit, select_child, select_leaf, ucb1
 from codeq_lib.search.scripted import ScriptedPolicy
 from codeq_lib.search.tree import Node
 from search_support import (BUGGY, GOOD, GOOD_REFORMATTED, ONE_THIRD, OVERFIT, TWO_THIRDS, ZERO,
                             fence, make_task)
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with make_sandbox(backend="subprocess", workers=2, timeout_s=5.0) as sb:
-        yield sb
 
 
 def node(i, visits=0, value=None, parent=0, pass_fraction=0.5):

@@ -3,17 +3,15 @@ on the committed answer, for every strategy (DESIGN.md "The protocol", item 2)."
 
 from __future__ import annotations
 
-import random
 
 import pytest
 
 from codeq_lib.evaluate import evaluate
 from codeq_lib.hashing import json_hash
-from codeq_lib.sandbox import make_sandbox
 from codeq_lib.search import MODES, HiddenTestGuard, ProtocolError, SearchConfig, run_search, search_view
 from codeq_lib.search.protocol import training_reward_tests
 from codeq_lib.search.scripted import ScriptedPolicy
-from search_support import GOOD, ONE_THIRD, OVERFIT, TWO_THIRDS, ZERO, fence, make_task
+from search_support import GOOD, OVERFIT, ZERO, fence, make_task, random_script
 
 
 class RecordingSandbox:
@@ -43,15 +41,7 @@ class RecordingSandbox:
         return self.inner.cache_hits
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    with make_sandbox(backend="subprocess", workers=2, timeout_s=5.0) as sb:
-        yield sb
-
-
-def script(messages, n, call_index, seed):
-    rng = random.Random(seed)
-    return [fence(rng.choice([GOOD, TWO_THIRDS, ONE_THIRD, ZERO, OVERFIT])) for _ in range(n)]
+script = random_script
 
 
 @pytest.mark.parametrize("mode", MODES + ("oracle_best_of_n",))

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import random
 
-import pytest
 
-from codeq_lib.sandbox import make_sandbox
 from codeq_lib.search import SearchConfig, run_search
 from codeq_lib.search.rex import rex_beta_params, rex_pick
 from codeq_lib.search.scripted import ScriptedPolicy
 from search_support import BUGGY, GOOD, ONE_THIRD, OVERFIT, TWO_THIRDS, ZERO, fence, make_task
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with make_sandbox(backend="subprocess", workers=2, timeout_s=5.0) as sb:
-        yield sb
 
 
 def pick_rate(arms, C, draws=4000, seed=0):

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from codeq_lib.evaluate import evaluate
-from codeq_lib.sandbox import make_sandbox
 from codeq_lib.search import SearchConfig
 from codeq_lib.search.scripted import ScriptedPolicy
 from codeq_lib.tables import anytime_budget_rows, fmt_rate, load_rows, markdown_table, rate_table
@@ -32,12 +31,6 @@ def scripted_policy() -> ScriptedPolicy:
 def tasks():
     return [make_task(t, hidden=VISIBLE + HIDDEN, description=f"Return a + b (task {t}.)",
                       category="logic", difficulty="easy") for t in SOLVE_AT]
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with make_sandbox("subprocess", workers=2, timeout_s=5.0) as sb:
-        yield sb
 
 
 def test_anytime_reading_equals_real_runs_at_each_budget(tmp_path, sandbox):
