@@ -55,11 +55,24 @@ def shard_suffix(shard: tuple[int, int]) -> str:
     return "" if shard[1] == 1 else f".shard-{shard[0]}-of-{shard[1]}"
 
 
+def collect_one(task: Task, policy: Any, sandbox: Any, mode: str, budget: int, config: SearchConfig,
+                seed: int, round: int = 0, **hooks: Any) -> tuple[dict, list[dict]]:
+    """Search one training task with its training reward tests; returns (result row, tree rows)."""
+    result = run_search(task, policy, sandbox, mode, budget, config, seed=task_seed(seed, task.id),
+                        tests=training_reward_tests(task), round=round, **hooks)
+    row = {"task_id": task.id, "mode": mode, "budget": budget, "round": round,
+           "policy_id": getattr(policy, "policy_id", None), "answer_node": result.answer_node,
+           "answer_passes": result.answer_passes_search_tests, "nodes": len(result.tree),
+           "counters": result.counters}
+    return row, result.tree
+
+
 def collect(tasks: Sequence[Task], policy: Any, sandbox: Any, mode: str = "mcts", budget: int = 20,
             config: SearchConfig | None = None, out_dir: str | Path = "collect",
             shard: tuple[int, int] = (0, 1), seed: int | None = None, round: int = 0, progress: bool = True,
-            on_task_done: Callable[[dict], None] | None = None, **hooks: Any) -> dict[str, Any]:
-    """Collect trees for this shard's unfinished tasks; returns the shard's summary."""
+            on_task_done: Callable[[dict], None] | None = None, pool: Any = None, **hooks: Any) -> dict[str, Any]:
+    """Collect trees for this shard's unfinished tasks; returns the shard's summary. With a
+    `parallel.TaskPool` its workers search (`policy`, `sandbox` unused) and this process writes."""
     config = config or SearchConfig()
     seed = config.seed if seed is None else seed
     if mode not in MODES:
@@ -74,16 +87,16 @@ def collect(tasks: Sequence[Task], policy: Any, sandbox: Any, mode: str = "mcts"
     write_json(out_dir / f"run{suffix}.json", run_metadata({
         "search": dataclasses.asdict(config), "mode": mode, "budget": budget, "seed": seed,
         "round": round, "shard": list(shard), "reward_tests": "visible+hidden (training split)",
-        "policy_id": getattr(policy, "policy_id", None)}))
-    for task in tqdm(todo, desc=f"collect {mode}@{budget} shard {shard[0]}/{shard[1]}",
-                     disable=not progress, initial=len(mine) - len(todo), total=len(mine)):
-        result = run_search(task, policy, sandbox, mode, budget, config, seed=task_seed(seed, task.id),
-                            tests=training_reward_tests(task), round=round, **hooks)
-        row = {"task_id": task.id, "mode": mode, "budget": budget, "round": round,
-               "policy_id": getattr(policy, "policy_id", None), "answer_node": result.answer_node,
-               "answer_passes": result.answer_passes_search_tests, "nodes": len(result.tree),
-               "counters": result.counters}
-        log.append(result.tree, row)
+        "policy_id": getattr(pool or policy, "policy_id", None), "processes": getattr(pool, "processes", 1)}))
+    if pool is not None:
+        if hooks:
+            raise ValueError(f"search hooks {sorted(hooks)} cannot cross into worker processes; use pool=None")
+        finished = pool.map(collect_one, todo, mode=mode, budget=budget, config=config, seed=seed, round=round)
+    else:
+        finished = (collect_one(task, policy, sandbox, mode, budget, config, seed, round, **hooks) for task in todo)
+    for row, tree in tqdm(finished, desc=f"collect {mode}@{budget} shard {shard[0]}/{shard[1]}",
+                          disable=not progress, initial=len(mine) - len(todo), total=len(mine)):
+        log.append(tree, row)
         if on_task_done is not None:
             on_task_done(row)
     rows = [row for row in log.results() if in_shard(row["task_id"], shard)]

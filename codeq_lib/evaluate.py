@@ -74,6 +74,13 @@ def evaluate_task(task: Task, policy: Any, sandbox: Any, guard: HiddenTestGuard,
     return row, result.tree
 
 
+def evaluate_one(task: Task, policy: Any, sandbox: Any, mode: str, budget: int, config: SearchConfig,
+                 seed: int, round: int = 0) -> tuple[dict, list[dict]]:
+    """`evaluate_task` in a worker process (`parallel.TaskPool`): the worker's own guard holds
+    this task's hidden tests only, and runs them once, on the committed answer."""
+    return evaluate_task(task, policy, sandbox, HiddenTestGuard([task], sandbox), mode, budget, config, seed, round)
+
+
 def summarize(rows: Sequence[dict], mode: str, budget: int) -> dict[str, Any]:
     """metrics.json: DESIGN.md fields, counters summed over tasks, per-category rates with CIs."""
     solved = sum(bool(row["solved"]) for row in rows)
@@ -97,8 +104,10 @@ def summarize(rows: Sequence[dict], mode: str, budget: int) -> dict[str, Any]:
 def evaluate(tasks: Sequence[Task], policy: Any, sandbox: Any, mode: str, budget: int,
              config: SearchConfig | None, out_dir: str | Path, seed: int | None = None, round: int = 0,
              progress: bool = True, on_task_done: Callable[[dict], None] | None = None,
-             **hooks: Any) -> dict[str, Any]:
-    """Evaluate every task not already finished in `out_dir`; returns the metrics dict."""
+             pool: Any = None, **hooks: Any) -> dict[str, Any]:
+    """Evaluate every task not already finished in `out_dir`; returns the metrics dict.
+    With a `parallel.TaskPool`, its workers search the tasks (their own policy and sandbox;
+    `policy` and `sandbox` are then unused) and this process writes the run folder."""
     config = config or SearchConfig()
     seed = config.seed if seed is None else seed  # per-task seeds derive from it (task_seed)
     if mode not in EVAL_MODES:
@@ -111,11 +120,18 @@ def evaluate(tasks: Sequence[Task], policy: Any, sandbox: Any, mode: str, budget
     todo = [task for task in tasks if task.id not in done]
     write_json(out_dir / "run.json", run_metadata({"search": dataclasses.asdict(config), "mode": mode,
                                                   "budget": budget, "seed": seed, "round": round,
-                                                  "policy_id": getattr(policy, "policy_id", None)}))
-    guard = HiddenTestGuard(todo, sandbox)
-    for task in tqdm(todo, desc=f"eval {mode}@{budget}", disable=not progress, initial=len(done),
-                     total=len(tasks)):
-        row, tree = evaluate_task(task, policy, sandbox, guard, mode, budget, config, seed, round, **hooks)
+                                                  "policy_id": getattr(pool or policy, "policy_id", None),
+                                                  "processes": getattr(pool, "processes", 1)}))
+    if pool is not None:
+        if hooks:
+            raise ValueError(f"search hooks {sorted(hooks)} cannot cross into worker processes; use pool=None")
+        finished = pool.map(evaluate_one, todo, mode=mode, budget=budget, config=config, seed=seed, round=round)
+    else:
+        guard = HiddenTestGuard(todo, sandbox)
+        finished = (evaluate_task(task, policy, sandbox, guard, mode, budget, config, seed, round, **hooks)
+                    for task in todo)
+    for row, tree in tqdm(finished, desc=f"eval {mode}@{budget}", disable=not progress, initial=len(done),
+                          total=len(tasks)):
         log.append(tree, row)
         if on_task_done is not None:
             on_task_done(row)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +23,7 @@ from codeq_lib.sandbox.config import SandboxConfig, sandbox_from_config
 from codeq_lib.search import SearchConfig
 from codeq_lib.tasks import load_tasks
 
+SAMPLER_VERSION = "loop-v1"  # policy/decode.py; bump when sampling changes what a seed draws
 TINY_MODEL = "tiny-random"  # a randomly initialised SmolLM2-shaped model: notebook smoke runs only
 
 
@@ -31,6 +33,15 @@ def model_identity(model: str) -> str:
 
     weights = sorted(Path(model).glob("*.safetensors")) if Path(model).is_dir() else []
     return ",".join(file_sha256(w)[:16] for w in weights) or model
+
+
+def sampler_identity() -> dict[str, str]:
+    """How the policy samples, for run identities: a run folder made by another decoder or
+    dtype is not resumed (same weights, other samples)."""
+    from codeq_lib.policy.models import policy_dtype, resolve_device
+
+    device = resolve_device("auto")
+    return {"decoder": SAMPLER_VERSION, "dtype": policy_dtype("auto", device), "device": device.split(":")[0]}
 
 
 def _task_hashes(tasks: Any) -> dict[str, str]:
@@ -44,7 +55,7 @@ def _what_decides_a_task(identity: dict[str, Any]) -> dict[str, Any]:
     which tasks are in the run (`limit`, `shard`, the task list). Tasks are compared apart."""
     out = {k: v for k, v in identity.items() if k != "tasks"}
     if isinstance(out.get("config"), dict):
-        out["config"] = {k: v for k, v in out["config"].items() if k not in ("limit", "shard", "tasks")}
+        out["config"] = {k: v for k, v in out["config"].items() if k not in ("limit", "shard", "tasks", "processes")}
     return out
 
 
@@ -133,6 +144,9 @@ class CollectStage:
     budget: int = field(default=8, metadata={"help": "LLM calls (rollouts) per task"})
     limit: int | None = field(default=None, metadata={"help": "only the first N tasks (tiny runs)"})
     shard: str = field(default="0/1", metadata={"help": "i/n: this process's share of the tasks"})
+    processes: int = field(default=1, metadata={
+        "help": "tasks searched at once, one worker process each (own policy, one torch thread, own "
+                "sandbox); results do not depend on it. 2 on a 2-core CPU, 1 on one GPU"})
     search: SearchConfig = field(default_factory=SearchConfig, metadata={"help": "search knobs"})
     sandbox: SandboxConfig = field(default_factory=SandboxConfig, metadata={"help": "sandbox knobs"})
 
@@ -142,11 +156,11 @@ def run_collect(cfg: CollectStage, policy_model: str, out_dir: str, round: int) 
 
     tasks = load_tasks(cfg.tasks)[: cfg.limit]
     reset_if_changed(out_dir, {"config": dataclasses.asdict(cfg), "round": round,
-                               "tasks": [t.to_dict() for t in tasks], "policy": model_identity(policy_model)})
-    policy = open_policy(policy_model)
-    with sandbox_from_config(cfg.sandbox) as sandbox:
+                               "tasks": [t.to_dict() for t in tasks], "policy": model_identity(policy_model),
+                               "sampler": sampler_identity()})
+    with searchers(policy_model, cfg.sandbox, cfg.processes) as (policy, sandbox, pool):
         return collect(tasks, policy, sandbox, mode=cfg.mode, budget=cfg.budget, config=cfg.search,
-                       out_dir=out_dir, shard=parse_shard(cfg.shard), round=round)
+                       out_dir=out_dir, shard=parse_shard(cfg.shard), round=round, pool=pool)
 
 
 @dataclass
@@ -236,25 +250,42 @@ class EvaluateStage:
     limit: int | None = field(default=None, metadata={"help": "only the first N tasks (tiny runs)"})
     modes_by_policy: dict[str, list[str]] = field(default_factory=dict, metadata={
         "help": "per-policy override of `modes` (e.g. {round1: [single_pass]} when CPU time is short)"})
+    processes: int = field(default=1, metadata={
+        "help": "tasks searched at once, one worker process each (own policy, one torch thread, own "
+                "sandbox); results do not depend on it. 2 on a 2-core CPU, 1 on one GPU"})
     search: SearchConfig = field(default_factory=SearchConfig, metadata={"help": "search knobs"})
     sandbox: SandboxConfig = field(default_factory=SandboxConfig, metadata={"help": "sandbox knobs"})
 
 
+@contextmanager
+def searchers(policy_model: str, sandbox_cfg: SandboxConfig, processes: int):
+    """(policy, sandbox, None) in this process, or (None, None, TaskPool) of `processes` workers."""
+    if processes > 1:
+        from codeq_lib.parallel import TaskPool
+
+        with TaskPool(policy_model, sandbox_cfg, processes) as pool:
+            yield None, None, pool
+        return
+    policy = open_policy(policy_model)
+    with sandbox_from_config(sandbox_cfg) as sandbox:
+        yield policy, sandbox, None
+
+
 def evaluate_runs(tasks_path: str, limit: int | None, sandbox_cfg: SandboxConfig, policy_model: str,
-                  runs: list[tuple[str, str, int, SearchConfig]], out_dir: str) -> list[dict[str, Any]]:
+                  runs: list[tuple[str, str, int, SearchConfig]], out_dir: str, processes: int = 1) -> list[dict[str, Any]]:
     """Evaluate one policy in each run folder `(folder, mode, budget, search)` under `out_dir`
     (shared by the evaluate and ablations stages); each folder resumes or resets on its own."""
     from codeq_lib.evaluate import evaluate
 
     tasks = load_tasks(tasks_path)[:limit]
-    identity = {"tasks": [t.to_dict() for t in tasks], "policy": model_identity(policy_model)}
-    policy = open_policy(policy_model)
+    identity = {"tasks": [t.to_dict() for t in tasks], "policy": model_identity(policy_model),
+                "sampler": sampler_identity()}
     rows = []
-    with sandbox_from_config(sandbox_cfg) as sandbox:
+    with searchers(policy_model, sandbox_cfg, processes) as (policy, sandbox, pool):
         for folder, mode, budget, search in runs:
             run_dir = Path(out_dir) / folder
             reset_if_changed(run_dir, {**identity, "mode": mode, "budget": budget, "search": dataclasses.asdict(search)})
-            metrics = evaluate(tasks, policy, sandbox, mode, budget, search, run_dir)
+            metrics = evaluate(tasks, policy, sandbox, mode, budget, search, run_dir, pool=pool)
             rows.append({"run": folder, **metrics})
     write_json(Path(out_dir) / "summary.json", rows)
     return rows
@@ -266,7 +297,7 @@ def run_evaluate(cfg: EvaluateStage, policy_model: str, policy_name: str, out_di
     for mode in cfg.modes_by_policy.get(policy_name, cfg.modes):
         budget = 1 if mode == "single_pass" else cfg.budget
         runs.append((f"{mode}@{budget}", mode, budget, cfg.search))
-    rows = evaluate_runs(cfg.tasks, cfg.limit, cfg.sandbox, policy_model, runs, out_dir)
+    rows = evaluate_runs(cfg.tasks, cfg.limit, cfg.sandbox, policy_model, runs, out_dir, cfg.processes)
     return [{"policy": policy_name, **row} for row in rows]
 
 
@@ -293,6 +324,9 @@ class AblationStage:
     alphas: list[float] = field(default_factory=lambda: [0.5],
                                 metadata={"help": "critic weights alpha (Q = alpha*Q_mcts + (1-alpha)*Q_critic)"})
     ks: list[int] = field(default_factory=lambda: [2, 8], metadata={"help": "rewrites per expansion K"})
+    processes: int = field(default=1, metadata={
+        "help": "tasks searched at once, one worker process each (own policy, one torch thread, own "
+                "sandbox); results do not depend on it. 2 on a 2-core CPU, 1 on one GPU"})
     search: SearchConfig = field(default_factory=SearchConfig, metadata={"help": "search knobs"})
     sandbox: SandboxConfig = field(default_factory=SandboxConfig, metadata={"help": "sandbox knobs"})
 
@@ -308,7 +342,7 @@ def ablation_runs(cfg: AblationStage) -> list[tuple[str, str, int, SearchConfig]
 
 def run_ablations(cfg: AblationStage, policy_model: str, out_dir: str) -> list[dict[str, Any]]:
     """Every ablation run of the base policy on the held-out split (resumable per run)."""
-    return evaluate_runs(cfg.tasks, cfg.limit, cfg.sandbox, policy_model, ablation_runs(cfg), out_dir)
+    return evaluate_runs(cfg.tasks, cfg.limit, cfg.sandbox, policy_model, ablation_runs(cfg), out_dir, cfg.processes)
 
 
 @dataclass

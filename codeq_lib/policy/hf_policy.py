@@ -80,12 +80,19 @@ class HFPolicy:
     stats: PolicyStats = field(default_factory=PolicyStats)
     critic_temperature: float = 1.0
     stop_at_code_end: bool = True
+    # "loop": codeq's decode loop (prompt prefilled once, exact fast nucleus sampling);
+    # "generate": transformers' generate (the reference it is benchmarked against)
+    decoder: str = "loop"
+
 
     def __post_init__(self) -> None:
         self.tokenizer.padding_side = "left"  # decoder-only batches pad on the left
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model.eval()
+        if self.decoder not in ("loop", "generate"):
+            raise ValueError(f"decoder: {self.decoder!r} is not one of ['loop', 'generate']")
+        self._backtick_cache: dict[int, bool] = {}
 
     @property
     def device(self):
@@ -127,14 +134,53 @@ class HFPolicy:
         max_new_tokens: int = 256,
         seed: int = 0,
     ) -> list[list[Generation]]:
-        """`n` completions for each prompt, all in one left-padded generate call.
+        """`n` completions for each prompt, all in one left-padded batch (one LLM call).
         `temperature == 0` means greedy decoding. Seeded without touching the caller's
-        global RNG state (torch.random.fork_rng)."""
-        import torch
-
+        global RNG state (its own torch.Generator; generate: torch.random.fork_rng)."""
         if n < 1 or max_new_tokens < 1:
             raise ValueError(f"n and max_new_tokens must be >= 1, got n={n}, max_new_tokens={max_new_tokens}")
         prompts = self.encode(message_lists)
+        if self.decoder == "loop":
+            results = self._sample_loop(prompts, n, temperature, top_p, max_new_tokens, seed)
+        else:
+            results = self._sample_generate(prompts, n, temperature, top_p, max_new_tokens, seed)
+        prompt_lengths = prompts["attention_mask"].sum(dim=1).tolist()
+        generated = [g for row in results for g in row]
+        self.stats.calls += 1
+        self.stats.sequences += len(generated)
+        self.stats.prompt_tokens += int(sum(prompt_lengths))
+        self.stats.generated_tokens += sum(g.completion_tokens for g in generated)
+        return results
+
+    def _sample_loop(self, prompts, n, temperature, top_p, max_new_tokens, seed) -> list[list[Generation]]:
+        """codeq's decode loop (decode.py): the shared prompt is prefilled once."""
+        import torch
+
+        from codeq_lib.policy.decode import decode, rows_by_prompt
+        from codeq_lib.policy.stopping import code_block_closed
+
+        def closed(token_ids: list[int]) -> bool:
+            return code_block_closed(self.tokenizer.decode(token_ids, skip_special_tokens=True))
+
+        with torch.inference_mode():
+            rows = decode(self.model, prompts["input_ids"], prompts["attention_mask"], n, max_new_tokens,
+                          temperature, top_p, seed, self.eos_ids,
+                          stop_text=closed if self.stop_at_code_end else None, stop_hint=self._has_backtick)
+        prompt_lengths = prompts["attention_mask"].sum(dim=1).tolist()
+        return [[Generation(self.tokenizer.decode(row.token_ids, skip_special_tokens=True), int(prompt_tokens),
+                            len(row.token_ids), "stop" if row.stopped else "length") for row in group]
+                for group, prompt_tokens in zip(rows_by_prompt(rows, n), prompt_lengths)]
+
+    def _has_backtick(self, token_id: int) -> bool:
+        """Whether a token's text holds a backtick (only then can a code fence have closed)."""
+        if token_id not in self._backtick_cache:
+            self._backtick_cache[token_id] = "`" in self.tokenizer.decode([token_id])
+        return self._backtick_cache[token_id]
+
+    def _sample_generate(self, prompts, n, temperature, top_p, max_new_tokens, seed) -> list[list[Generation]]:
+        """transformers' generate: every prompt copy is prefilled (kept for comparison, bench/generation.py)."""
+        import torch
+
         # The K copies of each prompt, as generate's own `num_return_sequences` expansion
         # does (repeat_interleave), done here so greedy decoding (n copies) works too.
         batch = {k: v.repeat_interleave(n, dim=0) for k, v in prompts.items()}
@@ -150,15 +196,10 @@ class HFPolicy:
             )
         prompt_lengths = prompts["attention_mask"].sum(dim=1).tolist()
         generated = output[:, batch["input_ids"].shape[1]:].tolist()
-        results = [
+        return [
             [self._generation(token_ids, int(prompt_tokens)) for token_ids in generated[i * n:(i + 1) * n]]
             for i, prompt_tokens in enumerate(prompt_lengths)
         ]
-        self.stats.calls += 1
-        self.stats.sequences += len(generated)
-        self.stats.prompt_tokens += int(sum(prompt_lengths))
-        self.stats.generated_tokens += sum(g.completion_tokens for row in results for g in row)
-        return results
 
     def stopping(self, prompt_length: int):
         """Per-row stop at the end of the first code block (see stopping.py); off with

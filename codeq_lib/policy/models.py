@@ -330,8 +330,25 @@ def resolve_model_source(model: str) -> tuple[str, Path | str]:
     raise ModelLoadError(f"{path}: model path not found (expected 'embedded', a hub id org/name, an HF dir or a .gguf file)")
 
 
+def cpu_has_fast_bf16() -> bool:
+    """Native bf16 dot products (AVX512-BF16; AMX implies it): there a bf16 matmul reads half
+    the bytes and runs ~2x faster than fp32 (measured: 576x1536 linear, 76 vs 170 us)."""
+    import torch
+
+    return bool(torch.cpu._is_avx512_bf16_supported())
+
+
+def policy_dtype(dtype: str, device: str) -> str:
+    """Sampling dtype: "auto" is bf16 on CUDA and on CPUs with native bf16, else fp32.
+    (Training keeps `resolve_dtype`'s fp32 on CPU: LoRA updates want fp32 master weights.)"""
+    if dtype != "auto":
+        return dtype
+    return "bfloat16" if device.startswith("cuda") or cpu_has_fast_bf16() else "float32"
+
+
 def load_model_and_tokenizer(
-    model: str = "embedded", device: str = "auto", dtype: str = "auto", quantize_4bit: bool = False
+    model: str = "embedded", device: str = "auto", dtype: str = "auto", quantize_4bit: bool = False,
+    attn_implementation: str | None = None,
 ):
     """(model, tokenizer, name) on `device`; errors name the path at fault."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -344,6 +361,8 @@ def load_model_and_tokenizer(
         source = str(Path(location).parent)
     else:
         kwargs, source = {}, str(location)
+    if attn_implementation is not None:
+        kwargs["attn_implementation"] = attn_implementation
     if quantize_4bit:
         if not device.startswith("cuda"):
             raise ModelLoadError(f"{model}: 4-bit NF4 loading needs a CUDA device (got {device!r})")
@@ -415,10 +434,14 @@ def load_policy(
     quantize_4bit: bool = False,
 ):
     """The policy on `model` ("embedded", a hub id, a local HF dir or a .gguf file), with an
-    optional LoRA `adapter` on top."""
+    optional LoRA `adapter` on top. On a CPU it samples in bf16 where the CPU has native bf16
+    (`policy_dtype`) with eager attention: for one new token per step, SDPA's CPU kernel
+    cost more than the attention it computes (decode step 40 vs 64 ms, SmolLM2-135M, K=4)."""
     from codeq_lib.policy.hf_policy import HFPolicy
 
-    loaded, tokenizer, name = load_model_and_tokenizer(model, device, dtype, quantize_4bit)
+    device = resolve_device(device)
+    attn = "eager" if device == "cpu" else None
+    loaded, tokenizer, name = load_model_and_tokenizer(model, device, policy_dtype(dtype, device), quantize_4bit, attn)
     if adapter is not None:
         loaded = attach_adapter(loaded, adapter)
         name = f"{name}+{adapter_id(adapter)}"

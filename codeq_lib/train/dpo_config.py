@@ -70,6 +70,12 @@ class DPOConfig:
         default="auto", metadata={"help": "Weight dtype: auto = bf16 on CUDA, fp32 on CPU."}
     )
     device: str = field(default="auto", metadata={"help": "auto, cpu or cuda[:i]."})
+    autocast_bf16: bool = field(
+        default=False,
+        metadata={"help": "Mixed precision: forward/backward matmuls in bf16 under autocast, fp32 master "
+                          "weights and fp32 LM head (fp32_logprobs). For fp32 weights on a CPU with native "
+                          "bf16 or a GPU; ~2x faster DPO steps on this 2-core EPYC (README)."},
+    )
     fp32_logprobs: bool = field(
         default=True,
         metadata={"help": "Project the LM head and take log-softmax in fp32 whatever the weight dtype "

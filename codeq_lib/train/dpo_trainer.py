@@ -254,7 +254,9 @@ def trl_args(cfg: DPOConfig, out_dir: Path) -> TRLDPOConfig:
         max_length=cfg.max_length,
         precompute_ref_log_probs=cfg.precompute_ref_log_probs,
         gradient_checkpointing=cfg.gradient_checkpointing,
-        bf16=False,  # weights are already in their dtype; log-probs are fp32 regardless
+        # weights are already in their dtype; autocast_bf16 adds bf16 matmuls on top of fp32
+        # weights (mixed precision); log-probs are fp32 either way (the fused head runs outside autocast)
+        bf16=cfg.autocast_bf16,
         use_cpu=resolve_device(cfg.device) == "cpu",
         logging_steps=cfg.logging_steps,
         save_strategy="no",

@@ -1,0 +1,101 @@
+"""Seconds per LLM call: transformers' generate (the former default: fp32, SDPA) vs codeq's
+decode loop (policy/decode.py: bf16 on CPUs with native bf16, eager attention, prompt
+prefilled once), side by side in one run on real repair prompts. Prints and writes JSON;
+asserts nothing about time.
+
+    python bench/decode.py                      # embedded SmolLM2-135M, 1 thread, K = 4
+
+Both sides sample K rewrites of the same curriculum prompts with the same max_new_tokens and
+the same stop rule (end of the first code block); their samples differ (different random
+streams), so the figure of merit is generated tokens per second, and seconds per call is
+reported beside it. A third side, generate with the loop's dtype and attention, separates
+what the dtype/attention choice buys from what the loop itself buys. Rounds alternate the
+order of the sides, so drifting load on a shared machine favours none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import torch
+
+from codeq_lib.io import write_json
+
+
+def load_side(model: str, dtype: str, attn: str, decoder: str):
+    from codeq_lib.policy import load_policy
+    from codeq_lib.policy.hf_policy import HFPolicy
+    from codeq_lib.policy.models import load_model_and_tokenizer
+
+    if decoder == "loop" and dtype == "auto":
+        return load_policy(model)
+    loaded, tokenizer, name = load_model_and_tokenizer(model, "cpu", dtype, attn_implementation=attn)
+    return HFPolicy(model=loaded, tokenizer=tokenizer, policy_id=name, decoder=decoder)
+
+
+def prompts(n_tasks: int):
+    from codeq_lib.curriculum import curriculum_tasks
+    from codeq_lib.policy.prompts import build_repair_messages
+
+    tasks = curriculum_tasks()
+    step = max(1, len(tasks) // n_tasks)
+    return [build_repair_messages(task, task.buggy_code) for task in tasks[::step][:n_tasks]]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="embedded")
+    parser.add_argument("--k", type=int, default=4, help="rewrites per call")
+    parser.add_argument("--tasks", type=int, default=6, help="curriculum prompts per round")
+    parser.add_argument("--max-new-tokens", type=int, default=192)
+    parser.add_argument("--repeats", type=int, default=2, help="rounds, alternating the order of the sides")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", default="bench/out/decode.json")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    sides = {
+        "generate_fp32_sdpa": load_side(args.model, "float32", "sdpa", "generate"),
+        "generate_policy_dtype_eager": None,
+        "loop_policy_default": load_side(args.model, "auto", "eager", "loop"),
+    }
+    dtype = str(sides["loop_policy_default"].model.dtype).removeprefix("torch.")
+    sides["generate_policy_dtype_eager"] = load_side(args.model, dtype, "eager", "generate")
+    messages = prompts(args.tasks)
+    totals = {name: {"seconds": 0.0, "calls": 0, "generated_tokens": 0} for name in sides}
+    order = list(sides)
+    for round_index in range(args.repeats):
+        for name in order if round_index % 2 == 0 else order[::-1]:
+            policy = sides[name]
+            for i, message in enumerate(messages):
+                start = time.perf_counter()
+                gens = policy.sample(message, n=args.k, max_new_tokens=args.max_new_tokens, seed=round_index * 100 + i)
+                totals[name]["seconds"] += time.perf_counter() - start
+                totals[name]["calls"] += 1
+                totals[name]["generated_tokens"] += sum(g.completion_tokens for g in gens)
+    for row in totals.values():
+        row["seconds"] = round(row["seconds"], 2)
+        row["seconds_per_call"] = round(row["seconds"] / row["calls"], 3)
+        row["tokens_per_s"] = round(row["generated_tokens"] / row["seconds"], 2)
+    base = totals["generate_fp32_sdpa"]["tokens_per_s"]
+    report = {
+        "bench": "decode", "model": sides["loop_policy_default"].policy_id, "policy_dtype": dtype,
+        "k": args.k, "max_new_tokens": args.max_new_tokens, "prompts": len(messages), "repeats": args.repeats,
+        "torch_threads": torch.get_num_threads(), "platform": platform.platform(), "cpu_count": os.cpu_count(),
+        "sides": totals,
+        "tokens_per_s_over_generate_fp32_sdpa": {name: round(row["tokens_per_s"] / base, 2) for name, row in totals.items()},
+    }
+    print(json.dumps(report, indent=2))
+    write_json(Path(args.out), report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""Worker processes (parallel.TaskPool) change how fast a run goes, never what it finds."""
+
+import json
+
+import pytest
+
+from codeq_lib.sandbox.config import SandboxConfig
+from codeq_lib.search import SearchConfig
+from codeq_lib.stages import TINY_MODEL, evaluate_runs
+
+SEARCH = SearchConfig(K=2, max_new_tokens=12, early_stop=True, seed=3)
+
+
+def rows_by_task(path):
+    return {row["task_id"]: row for row in map(json.loads, path.read_text().splitlines())}
+
+
+@pytest.mark.slow
+def test_two_processes_find_what_one_process_finds(tmp_path):
+    from codeq_lib.curriculum import curriculum_tasks
+    from codeq_lib.tasks import save_tasks
+
+    runs = [("mcts@2", "mcts", 2, SEARCH)]
+    tasks = str(tmp_path / "tasks.jsonl")
+    save_tasks(curriculum_tasks()[:4], tasks)
+    one = evaluate_runs(tasks, 4, SandboxConfig(workers=1), TINY_MODEL, runs, str(tmp_path / "one"), processes=1)
+    two = evaluate_runs(tasks, 4, SandboxConfig(workers=1), TINY_MODEL, runs, str(tmp_path / "two"), processes=2)
+    first, second = (rows_by_task(tmp_path / name / "mcts@2" / "results.jsonl") for name in ("one", "two"))
+    assert set(first) == set(second) and len(first) == 4
+    for task_id, row in first.items():
+        other = second[task_id]
+        assert other["answer_code"] == row["answer_code"]
+        assert other["counters"]["generated_tokens"] == row["counters"]["generated_tokens"]
+        assert other["hidden_test_runs"] == 1
+    assert one[0]["solved"] == two[0]["solved"] and two[0]["hidden_test_runs"] == two[0]["n_tasks"] == 4
+    assert json.loads((tmp_path / "two" / "mcts@2" / "run.json").read_text())["config"]["processes"] == 2
+
+
+def test_a_worker_that_cannot_start_is_reported_not_respawned(tmp_path):
+    from codeq_lib.parallel import TaskPool
+
+    with pytest.raises(RuntimeError, match="worker could not start.*no/such/model"):
+        TaskPool(str(tmp_path / "no/such/model"), SandboxConfig(workers=1), processes=2)
