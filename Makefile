@@ -15,4 +15,4 @@ test: env
 
 bench: env
 	bash scripts/ensure_docker.sh
-	. .venv/bin/activate && python bench/sandbox.py && python bench/generation.py && python bench/train.py
+	. .venv/bin/activate && python bench/sandbox.py && python bench/generation.py && python bench/decode.py && python bench/train.py

@@ -4,6 +4,7 @@ DPOTrainer + fp32 log-probs) on synthetic pairs of realistic length. Prints and 
 
     python bench/train.py                   # embedded SmolLM2-135M on CPU, a few steps
     python bench/train.py --random-7b       # CUDA: random Qwen2.5-Coder-7B shape, bf16 + LoRA
+    python bench/train.py --compare-autocast # CPU: fp32 vs bf16 autocast (train.dpo.autocast_bf16), same pairs
 
 The first optimizer step (allocation, warm-up) is not timed: seconds/pair is the mean over the
 later steps. `--random-7b` builds a randomly initialised model with Qwen2.5-Coder-7B-Instruct's
@@ -100,7 +101,8 @@ def run(args: argparse.Namespace) -> dict:
     cfg = DPOConfig(pairs=str(tmp / "pairs.jsonl"), out_dir=str(tmp / "out"), batch_size=args.pairs_per_step,
                     per_device_batch_size=args.per_device_batch_size, max_steps=args.steps, device=device,
                     dtype="bfloat16" if args.random_7b else "float32", max_length=args.max_length,
-                    gradient_checkpointing=args.random_7b, confidence_weighting=True)
+                    gradient_checkpointing=args.random_7b, confidence_weighting=True,
+                    autocast_bf16=args.autocast_bf16)
     load_before = os.getloadavg()[0]  # shared machines: record how busy this one was
     start = time.perf_counter()
     if args.random_7b:
@@ -124,6 +126,7 @@ def run(args: argparse.Namespace) -> dict:
         "device": torch.cuda.get_device_name(0) if device == "cuda" else f"cpu ({os.cpu_count()} cores)",
         "torch_threads": torch.get_num_threads(),
         "weight_dtype": str(next(policy.parameters()).dtype),
+        "autocast_bf16": cfg.autocast_bf16,
         "lora": {"r": cfg.lora_r, "alpha": cfg.lora_alpha, "target_modules": cfg.target_modules},
         "pairs_per_step": args.pairs_per_step,
         "per_device_batch_size": args.per_device_batch_size,
@@ -155,11 +158,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-device-batch-size", type=int, default=2, help="pairs per forward pass")
     parser.add_argument("--program-lines", type=int, default=12, help="size of the synthetic programs")
     parser.add_argument("--max-length", type=int, default=1024, help="truncation length in tokens")
+    parser.add_argument("--autocast-bf16", action="store_true", help="bf16 autocast over fp32 weights")
+    parser.add_argument("--compare-autocast", action="store_true",
+                        help="run fp32 and bf16 autocast one after the other on the same pairs; report the ratio")
     parser.add_argument("--out", default=str(Path(__file__).parent / "out" / "train.json"))
     args = parser.parse_args(argv)
     if args.random_7b and args.pairs_per_step == 4:
         args.pairs_per_step, args.per_device_batch_size, args.steps = 16, 4, 4
-    result = run(args)
+    if args.compare_autocast:
+        sides = {name: run(argparse.Namespace(**{**vars(args), "autocast_bf16": flag}))
+                 for name, flag in (("fp32", False), ("autocast_bf16", True))}
+        result = {"bench": "train_dpo_autocast", "sides": sides,
+                  "fp32_seconds_per_pair_over_autocast": sides["fp32"]["seconds_per_pair"] / sides["autocast_bf16"]["seconds_per_pair"]}
+    else:
+        result = run(args)
     result["command"] = " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])])
     write_json(args.out, result)
     print(json.dumps(result, indent=2, sort_keys=True))

@@ -66,3 +66,26 @@ def test_cli_writes_json(bench, tmp_path, monkeypatch, capsys):
     assert report == json.loads(capsys.readouterr().out)
     assert report["sequential"]["tokens"] == report["batched"]["tokens"] == 6
     assert report["model"] == "tiny-random-smollm2-seed0"
+
+
+def test_decode_bench_runs_every_side_on_the_same_prompts(tmp_path, capsys):
+    """bench/decode.py at a tiny size on the tiny random model: three sides, the same calls,
+    ratios relative to generate fp32 (no timing asserted)."""
+    from codeq_lib.policy.models import tiny_random_model_dir
+
+    spec = importlib.util.spec_from_file_location("bench_decode", BENCH.parent / "decode.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "decode.json"
+    threads = torch.get_num_threads()
+    try:
+        code = module.main(["--model", str(tiny_random_model_dir()), "--k", "2", "--tasks", "2",
+                            "--max-new-tokens", "4", "--repeats", "1", "--out", str(out)])
+    finally:
+        torch.set_num_threads(threads)
+    assert code == 0
+    report = json.loads(out.read_text())
+    assert report == json.loads(capsys.readouterr().out)
+    assert set(report["sides"]) == {"generate_fp32_sdpa", "generate_policy_dtype_eager", "loop_policy_default"}
+    assert all(side["calls"] == 2 and 0 < side["generated_tokens"] <= 2 * 2 * 4 for side in report["sides"].values())
+    assert report["tokens_per_s_over_generate_fp32_sdpa"]["generate_fp32_sdpa"] == 1.0
