@@ -41,3 +41,52 @@ def test_a_worker_that_cannot_start_is_reported_not_respawned(tmp_path):
 
     with pytest.raises(RuntimeError, match="worker could not start.*no/such/model"):
         TaskPool(str(tmp_path / "no/such/model"), SandboxConfig(workers=1), processes=2)
+
+
+KILLED_EVALUATION = """
+import os, signal, sys
+from codeq_lib.curriculum import curriculum_tasks
+from codeq_lib.evaluate import evaluate
+from codeq_lib.parallel import TaskPool
+from codeq_lib.sandbox.config import SandboxConfig
+from codeq_lib.search import SearchConfig
+from codeq_lib.stages import TINY_MODEL
+
+if __name__ == "__main__":
+    out, kill_after = sys.argv[1], int(sys.argv[2])
+    done = []
+    def maybe_die(row):
+        done.append(row["task_id"])
+        if len(done) == kill_after:
+            os.kill(os.getpid(), signal.SIGKILL)  # the parent dies mid-run; its workers are orphaned
+    with TaskPool(TINY_MODEL, SandboxConfig(workers=1), 2) as pool:
+        evaluate(curriculum_tasks()[:6], None, None, "mcts", 2,
+                 SearchConfig(K=2, max_new_tokens=12, early_stop=True, seed=3), out, progress=False,
+                 on_task_done=maybe_die, pool=pool)
+"""
+
+
+@pytest.mark.slow
+def test_a_killed_two_process_run_resumes_to_the_uninterrupted_result(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    def run(out, kill_after):
+        script = tmp_path / "killed_evaluation.py"
+        script.write_text(KILLED_EVALUATION)  # a file: spawned workers re-import __main__ from it
+        return subprocess.run([sys.executable, str(script), str(out), str(kill_after)],
+                              capture_output=True, text=True, timeout=600)
+
+    killed = run(tmp_path / "resumed", 2)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert len((tmp_path / "resumed" / "results.jsonl").read_text().splitlines()) == 2
+    resumed = run(tmp_path / "resumed", 0)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    whole = run(tmp_path / "whole", 0)
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    after, reference = (rows_by_task(tmp_path / name / "results.jsonl") for name in ("resumed", "whole"))
+    assert len((tmp_path / "resumed" / "results.jsonl").read_text().splitlines()) == 6  # nothing redone
+    assert {k: r["answer_code"] for k, r in after.items()} == {k: r["answer_code"] for k, r in reference.items()}
+    metrics = json.loads((tmp_path / "resumed" / "metrics.json").read_text())
+    assert metrics["n_tasks"] == metrics["hidden_test_runs"] == 6
