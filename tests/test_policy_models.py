@@ -106,6 +106,12 @@ def test_adapter_on_the_same_base_loads_and_changes_outputs(tmp_path):
     ids = torch.tensor([[1, 2, 3, 4]])
     with torch.inference_mode():
         assert not torch.allclose(base.model(ids).logits, adapted.model(ids).logits)
+    # the decode loop drives a PEFT-wrapped model too, and greedily agrees with generate on it
+    messages = [{"role": "user", "content": "def f(x):\n    return x"}]
+    adapted.stop_at_code_end = False
+    loop = [g.text for g in adapted.sample(messages, n=2, temperature=0.0, max_new_tokens=8)]
+    adapted.decoder = "generate"
+    assert loop == [g.text for g in adapted.sample(messages, n=2, temperature=0.0, max_new_tokens=8)]
 
 
 def test_adapter_for_another_base_names_the_adapter(tmp_path):
