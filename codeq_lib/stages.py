@@ -44,6 +44,13 @@ def sampler_identity() -> dict[str, str]:
     return {"decoder": SAMPLER_VERSION, "dtype": policy_dtype("auto", device), "device": device.split(":")[0]}
 
 
+def processes_field():
+    """The `processes` knob of the sampling stages (collect, evaluate, ablations)."""
+    return field(default=1, metadata={
+        "help": "tasks searched at once, one worker process each (own policy, one torch thread, own "
+                "sandbox); results do not depend on it. 2 on a 2-core CPU, 1 on one GPU"})
+
+
 def _task_hashes(tasks: Any) -> dict[str, str]:
     """{task id: content hash}; accepts Task objects or their dicts (older stamps)."""
     rows = [t.to_dict() if hasattr(t, "to_dict") else t for t in tasks]
@@ -144,9 +151,7 @@ class CollectStage:
     budget: int = field(default=8, metadata={"help": "LLM calls (rollouts) per task"})
     limit: int | None = field(default=None, metadata={"help": "only the first N tasks (tiny runs)"})
     shard: str = field(default="0/1", metadata={"help": "i/n: this process's share of the tasks"})
-    processes: int = field(default=1, metadata={
-        "help": "tasks searched at once, one worker process each (own policy, one torch thread, own "
-                "sandbox); results do not depend on it. 2 on a 2-core CPU, 1 on one GPU"})
+    processes: int = processes_field()
     search: SearchConfig = field(default_factory=SearchConfig, metadata={"help": "search knobs"})
     sandbox: SandboxConfig = field(default_factory=SandboxConfig, metadata={"help": "sandbox knobs"})
 
@@ -250,9 +255,7 @@ class EvaluateStage:
     limit: int | None = field(default=None, metadata={"help": "only the first N tasks (tiny runs)"})
     modes_by_policy: dict[str, list[str]] = field(default_factory=dict, metadata={
         "help": "per-policy override of `modes` (e.g. {round1: [single_pass]} when CPU time is short)"})
-    processes: int = field(default=1, metadata={
-        "help": "tasks searched at once, one worker process each (own policy, one torch thread, own "
-                "sandbox); results do not depend on it. 2 on a 2-core CPU, 1 on one GPU"})
+    processes: int = processes_field()
     search: SearchConfig = field(default_factory=SearchConfig, metadata={"help": "search knobs"})
     sandbox: SandboxConfig = field(default_factory=SandboxConfig, metadata={"help": "sandbox knobs"})
 
@@ -260,6 +263,8 @@ class EvaluateStage:
 @contextmanager
 def searchers(policy_model: str, sandbox_cfg: SandboxConfig, processes: int):
     """(policy, sandbox, None) in this process, or (None, None, TaskPool) of `processes` workers."""
+    if processes < 1:
+        raise ValueError(f"params.yaml: processes must be >= 1, got {processes}")
     if processes > 1:
         from codeq_lib.parallel import TaskPool
 
@@ -324,9 +329,7 @@ class AblationStage:
     alphas: list[float] = field(default_factory=lambda: [0.5],
                                 metadata={"help": "critic weights alpha (Q = alpha*Q_mcts + (1-alpha)*Q_critic)"})
     ks: list[int] = field(default_factory=lambda: [2, 8], metadata={"help": "rewrites per expansion K"})
-    processes: int = field(default=1, metadata={
-        "help": "tasks searched at once, one worker process each (own policy, one torch thread, own "
-                "sandbox); results do not depend on it. 2 on a 2-core CPU, 1 on one GPU"})
+    processes: int = processes_field()
     search: SearchConfig = field(default_factory=SearchConfig, metadata={"help": "search knobs"})
     sandbox: SandboxConfig = field(default_factory=SandboxConfig, metadata={"help": "sandbox knobs"})
 

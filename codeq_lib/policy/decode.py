@@ -95,7 +95,6 @@ def decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, n: int,
     mask = attention_mask.repeat_interleave(n, dim=0)
     next_position = positions[:, -1:].repeat_interleave(n, dim=0) + 1
     rows = [DecodedRow([], False) for _ in range(logits.shape[0])]
-    live = list(range(len(rows)))
     pad_id = next(iter(eos_ids)) if eos_ids else 0
     for step in range(max_new_tokens):
         tokens = sample_next(logits, temperature, top_p, generator)
@@ -107,8 +106,7 @@ def decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, n: int,
             if token in eos_ids or (stop_text is not None and (stop_hint is None or stop_hint(token))
                                     and stop_text(row.token_ids)):
                 row.stopped = True
-        live = [i for i, row in enumerate(rows) if not row.stopped]
-        if not live or step == max_new_tokens - 1:
+        if all(row.stopped for row in rows) or step == max_new_tokens - 1:
             break
         # finished rows keep decoding a pad token (their output is already cut), as generate does
         feed = torch.tensor([[pad_id if rows[i].stopped else rows[i].token_ids[-1]] for i in range(len(rows))],

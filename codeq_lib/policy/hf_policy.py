@@ -140,11 +140,9 @@ class HFPolicy:
         if n < 1 or max_new_tokens < 1:
             raise ValueError(f"n and max_new_tokens must be >= 1, got n={n}, max_new_tokens={max_new_tokens}")
         prompts = self.encode(message_lists)
-        if self.decoder == "loop":
-            results = self._sample_loop(prompts, n, temperature, top_p, max_new_tokens, seed)
-        else:
-            results = self._sample_generate(prompts, n, temperature, top_p, max_new_tokens, seed)
-        prompt_lengths = prompts["attention_mask"].sum(dim=1).tolist()
+        prompt_lengths = [int(length) for length in prompts["attention_mask"].sum(dim=1).tolist()]  # no padding
+        sampler = self._sample_loop if self.decoder == "loop" else self._sample_generate
+        results = sampler(prompts, prompt_lengths, n, temperature, top_p, max_new_tokens, seed)
         generated = [g for row in results for g in row]
         self.stats.calls += 1
         self.stats.sequences += len(generated)
@@ -152,7 +150,7 @@ class HFPolicy:
         self.stats.generated_tokens += sum(g.completion_tokens for g in generated)
         return results
 
-    def _sample_loop(self, prompts, n, temperature, top_p, max_new_tokens, seed) -> list[list[Generation]]:
+    def _sample_loop(self, prompts, prompt_lengths, n, temperature, top_p, max_new_tokens, seed) -> list[list[Generation]]:
         """codeq's decode loop (decode.py): the shared prompt is prefilled once."""
         import torch
 
@@ -166,8 +164,7 @@ class HFPolicy:
             rows = decode(self.model, prompts["input_ids"], prompts["attention_mask"], n, max_new_tokens,
                           temperature, top_p, seed, self.eos_ids,
                           stop_text=closed if self.stop_at_code_end else None, stop_hint=self._has_backtick)
-        prompt_lengths = prompts["attention_mask"].sum(dim=1).tolist()
-        return [[Generation(self.tokenizer.decode(row.token_ids, skip_special_tokens=True), int(prompt_tokens),
+        return [[Generation(self.tokenizer.decode(row.token_ids, skip_special_tokens=True), prompt_tokens,
                             len(row.token_ids), "stop" if row.stopped else "length") for row in group]
                 for group, prompt_tokens in zip(rows_by_prompt(rows, n), prompt_lengths)]
 
@@ -177,7 +174,7 @@ class HFPolicy:
             self._backtick_cache[token_id] = "`" in self.tokenizer.decode([token_id])
         return self._backtick_cache[token_id]
 
-    def _sample_generate(self, prompts, n, temperature, top_p, max_new_tokens, seed) -> list[list[Generation]]:
+    def _sample_generate(self, prompts, prompt_lengths, n, temperature, top_p, max_new_tokens, seed) -> list[list[Generation]]:
         """transformers' generate: every prompt copy is prefilled (kept for comparison, bench/generation.py)."""
         import torch
 
@@ -194,10 +191,9 @@ class HFPolicy:
                 stopping_criteria=self.stopping(batch["input_ids"].shape[1]),
                 **sampling_kwargs(temperature, top_p),
             )
-        prompt_lengths = prompts["attention_mask"].sum(dim=1).tolist()
         generated = output[:, batch["input_ids"].shape[1]:].tolist()
         return [
-            [self._generation(token_ids, int(prompt_tokens)) for token_ids in generated[i * n:(i + 1) * n]]
+            [self._generation(token_ids, prompt_tokens) for token_ids in generated[i * n:(i + 1) * n]]
             for i, prompt_tokens in enumerate(prompt_lengths)
         ]
 
