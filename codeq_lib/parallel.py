@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Iterator
 _WORKER: dict[str, Any] = {}
 
 
-def _start_worker(policy_model: str, sandbox_config: Any) -> None:
+def _start_worker(policy_model: str, sandbox_config: Any, call_cache: str | None) -> None:
     """Pool initializer: open this worker's policy and sandbox (closed when the worker exits).
     A failure is kept and raised by the worker's first job: an initializer that raises would
     make multiprocessing.Pool respawn the worker forever instead of reporting it."""
@@ -29,7 +29,7 @@ def _start_worker(policy_model: str, sandbox_config: Any) -> None:
     from codeq_lib.stages import open_policy
 
     try:
-        _WORKER["policy"] = open_policy(policy_model)
+        _WORKER["policy"] = open_policy(policy_model, call_cache=call_cache)
         sandbox = sandbox_from_config(sandbox_config)
         _WORKER["sandbox"] = sandbox.__enter__()
         Finalize(None, sandbox.__exit__, args=(None, None, None), exitpriority=10)
@@ -57,13 +57,13 @@ class TaskPool:
 
     Use as a context manager; `map` yields results in completion order."""
 
-    def __init__(self, policy_model: str, sandbox_config: Any, processes: int):
+    def __init__(self, policy_model: str, sandbox_config: Any, processes: int, call_cache: str | None = None):
         if processes < 1:
             raise ValueError(f"processes: must be >= 1, got {processes}")
         self.processes = processes
         # spawn, not fork: the parent may hold torch's thread pool and a sandbox's workers
         context = multiprocessing.get_context("spawn")
-        self._pool = context.Pool(processes, initializer=_start_worker, initargs=(policy_model, sandbox_config))
+        self._pool = context.Pool(processes, initializer=_start_worker, initargs=(policy_model, sandbox_config, call_cache))
         try:
             self.policy_id = self._pool.map(_policy_id, [None])[0]
         except Exception:

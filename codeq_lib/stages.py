@@ -23,7 +23,7 @@ from codeq_lib.sandbox.config import SandboxConfig, sandbox_from_config
 from codeq_lib.search import SearchConfig
 from codeq_lib.tasks import load_tasks
 
-SAMPLER_VERSION = "loop-v1"  # policy/decode.py; bump when sampling changes what a seed draws
+SAMPLER_VERSION = "loop-v2"  # policy/decode.py + stopping.py; bump when sampling changes what a seed draws
 TINY_MODEL = "tiny-random"  # a randomly initialised SmolLM2-shaped model: notebook smoke runs only
 
 
@@ -62,7 +62,8 @@ def _what_decides_a_task(identity: dict[str, Any]) -> dict[str, Any]:
     which tasks are in the run (`limit`, `shard`, the task list). Tasks are compared apart."""
     out = {k: v for k, v in identity.items() if k != "tasks"}
     if isinstance(out.get("config"), dict):
-        out["config"] = {k: v for k, v in out["config"].items() if k not in ("limit", "shard", "tasks", "processes")}
+        out["config"] = {k: v for k, v in out["config"].items()
+                         if k not in ("limit", "shard", "tasks", "processes", "call_cache")}
     return out
 
 
@@ -100,18 +101,31 @@ def cpu_threads() -> int:
     return int(os.environ.get("CODEQ_TORCH_THREADS", "1"))
 
 
-def open_policy(model: str, adapter: str | None = None):
-    """`model`: a checkpoint dir, 'embedded', a hub id, a .gguf file, or 'tiny-random'."""
+def call_cache_field():
+    """The `call_cache` knob of the sampling stages (collect, evaluate, ablations)."""
+    return field(default=None, metadata={
+        "help": "folder where seeded policy calls are memoised (policy/call_cache.py): strategies that "
+                "begin alike share their first calls; results do not depend on it. null: no cache"})
+
+
+def open_policy(model: str, adapter: str | None = None, call_cache: str | None = None):
+    """`model`: a checkpoint dir, 'embedded', a hub id, a .gguf file, or 'tiny-random'.
+    With `call_cache`, sample calls are memoised there, keyed by the weights and the sampler."""
     import torch
+    import transformers
 
     from codeq_lib.policy import load_policy, tiny_random_policy
+    from codeq_lib.policy.call_cache import CachedPolicy
 
     if not torch.cuda.is_available():
         torch.set_num_threads(cpu_threads())
 
-    if model == TINY_MODEL:
-        return tiny_random_policy()
-    return load_policy(model, adapter=adapter)
+    policy = tiny_random_policy() if model == TINY_MODEL else load_policy(model, adapter=adapter)
+    if call_cache is None:
+        return policy
+    identity = {"model": model_identity(model), "adapter": model_identity(adapter) if adapter else None,
+                "sampler": sampler_identity(), "torch": torch.__version__, "transformers": transformers.__version__}
+    return CachedPolicy(policy, Path(call_cache), identity)
 
 
 @dataclass
@@ -152,6 +166,7 @@ class CollectStage:
     limit: int | None = field(default=None, metadata={"help": "only the first N tasks (tiny runs)"})
     shard: str = field(default="0/1", metadata={"help": "i/n: this process's share of the tasks"})
     processes: int = processes_field()
+    call_cache: str | None = call_cache_field()
     search: SearchConfig = field(default_factory=SearchConfig, metadata={"help": "search knobs"})
     sandbox: SandboxConfig = field(default_factory=SandboxConfig, metadata={"help": "sandbox knobs"})
 
@@ -163,7 +178,7 @@ def run_collect(cfg: CollectStage, policy_model: str, out_dir: str, round: int) 
     reset_if_changed(out_dir, {"config": dataclasses.asdict(cfg), "round": round,
                                "tasks": [t.to_dict() for t in tasks], "policy": model_identity(policy_model),
                                "sampler": sampler_identity()})
-    with searchers(policy_model, cfg.sandbox, cfg.processes) as (policy, sandbox, pool):
+    with searchers(policy_model, cfg.sandbox, cfg.processes, cfg.call_cache) as (policy, sandbox, pool):
         return collect(tasks, policy, sandbox, mode=cfg.mode, budget=cfg.budget, config=cfg.search,
                        out_dir=out_dir, shard=parse_shard(cfg.shard), round=round, pool=pool)
 
@@ -256,40 +271,44 @@ class EvaluateStage:
     modes_by_policy: dict[str, list[str]] = field(default_factory=dict, metadata={
         "help": "per-policy override of `modes` (e.g. {round1: [single_pass]} when CPU time is short)"})
     processes: int = processes_field()
+    call_cache: str | None = call_cache_field()
     search: SearchConfig = field(default_factory=SearchConfig, metadata={"help": "search knobs"})
     sandbox: SandboxConfig = field(default_factory=SandboxConfig, metadata={"help": "sandbox knobs"})
 
 
 @contextmanager
-def searchers(policy_model: str, sandbox_cfg: SandboxConfig, processes: int):
+def searchers(policy_model: str, sandbox_cfg: SandboxConfig, processes: int, call_cache: str | None = None):
     """(policy, sandbox, None) in this process, or (None, None, TaskPool) of `processes` workers."""
     if processes < 1:
         raise ValueError(f"params.yaml: processes must be >= 1, got {processes}")
     if processes > 1:
         from codeq_lib.parallel import TaskPool
 
-        with TaskPool(policy_model, sandbox_cfg, processes) as pool:
+        with TaskPool(policy_model, sandbox_cfg, processes, call_cache) as pool:
             yield None, None, pool
         return
-    policy = open_policy(policy_model)
+    policy = open_policy(policy_model, call_cache=call_cache)
     with sandbox_from_config(sandbox_cfg) as sandbox:
         yield policy, sandbox, None
 
 
 def evaluate_runs(tasks_path: str, limit: int | None, sandbox_cfg: SandboxConfig, policy_model: str,
-                  runs: list[tuple[str, str, int, SearchConfig]], out_dir: str, processes: int = 1) -> list[dict[str, Any]]:
-    """Evaluate one policy in each run folder `(folder, mode, budget, search)` under `out_dir`
-    (shared by the evaluate and ablations stages); each folder resumes or resets on its own."""
+                  runs: list[tuple], out_dir: str, processes: int = 1,
+                  call_cache: str | None = None) -> list[dict[str, Any]]:
+    """Evaluate one policy in each run folder `(folder, mode, budget, search[, limit])` under
+    `out_dir` (shared by the evaluate and ablations stages) on the first `limit` tasks (a run's
+    own limit, when it has one, replaces it); each folder resumes or resets on its own."""
     from codeq_lib.evaluate import evaluate
 
-    tasks = load_tasks(tasks_path)[:limit]
-    identity = {"tasks": [t.to_dict() for t in tasks], "policy": model_identity(policy_model),
-                "sampler": sampler_identity()}
+    all_tasks = load_tasks(tasks_path)
     rows = []
-    with searchers(policy_model, sandbox_cfg, processes) as (policy, sandbox, pool):
-        for folder, mode, budget, search in runs:
+    with searchers(policy_model, sandbox_cfg, processes, call_cache) as (policy, sandbox, pool):
+        for folder, mode, budget, search, *own_limit in runs:
+            tasks = all_tasks[:own_limit[0] if own_limit else limit]
             run_dir = Path(out_dir) / folder
-            reset_if_changed(run_dir, {**identity, "mode": mode, "budget": budget, "search": dataclasses.asdict(search)})
+            reset_if_changed(run_dir, {"tasks": [t.to_dict() for t in tasks], "policy": model_identity(policy_model),
+                                       "sampler": sampler_identity(), "mode": mode, "budget": budget,
+                                       "search": dataclasses.asdict(search)})
             metrics = evaluate(tasks, policy, sandbox, mode, budget, search, run_dir, pool=pool)
             rows.append({"run": folder, **metrics})
     write_json(Path(out_dir) / "summary.json", rows)
@@ -302,7 +321,7 @@ def run_evaluate(cfg: EvaluateStage, policy_model: str, policy_name: str, out_di
     for mode in cfg.modes_by_policy.get(policy_name, cfg.modes):
         budget = 1 if mode == "single_pass" else cfg.budget
         runs.append((f"{mode}@{budget}", mode, budget, cfg.search))
-    rows = evaluate_runs(cfg.tasks, cfg.limit, cfg.sandbox, policy_model, runs, out_dir, cfg.processes)
+    rows = evaluate_runs(cfg.tasks, cfg.limit, cfg.sandbox, policy_model, runs, out_dir, cfg.processes, cfg.call_cache)
     return [{"policy": policy_name, **row} for row in rows]
 
 
@@ -329,14 +348,21 @@ class AblationStage:
     alphas: list[float] = field(default_factory=lambda: [0.5],
                                 metadata={"help": "critic weights alpha (Q = alpha*Q_mcts + (1-alpha)*Q_critic)"})
     ks: list[int] = field(default_factory=lambda: [2, 8], metadata={"help": "rewrites per expansion K"})
+    mcts_budgets: list[int] = field(default_factory=list, metadata={
+        "help": "MCTS (default search) at these larger budgets on the first `curve_limit` tasks: the "
+                "budget curve (results.budgets) is read off the largest; its first calls are those of "
+                "evaluate's MCTS run, shared through call_cache"})
+    curve_limit: int | None = field(default=None, metadata={"help": "tasks of the mcts_budgets runs (null: all)"})
     processes: int = processes_field()
+    call_cache: str | None = call_cache_field()
     search: SearchConfig = field(default_factory=SearchConfig, metadata={"help": "search knobs"})
     sandbox: SandboxConfig = field(default_factory=SandboxConfig, metadata={"help": "sandbox knobs"})
 
 
-def ablation_runs(cfg: AblationStage) -> list[tuple[str, str, int, SearchConfig]]:
-    """(folder, mode, budget, search config) of every ablation run, in run order."""
+def ablation_runs(cfg: AblationStage) -> list[tuple]:
+    """(folder, mode, budget, search config[, task limit]) of every ablation run, in run order."""
     runs = [(f"{mode}@{cfg.budget}", mode, cfg.budget, cfg.search) for mode in cfg.modes]
+    runs += [(f"mcts@{budget}", "mcts", budget, cfg.search, cfg.curve_limit) for budget in cfg.mcts_budgets]
     runs += [(f"mcts@{cfg.budget}_K{k}", "mcts", cfg.budget, dataclasses.replace(cfg.search, K=k)) for k in cfg.ks]
     runs += [(f"mcts@{cfg.budget}_alpha{a:g}", "mcts", cfg.budget,
               dataclasses.replace(cfg.search, use_critic=True, alpha=a)) for a in cfg.alphas]
@@ -345,7 +371,8 @@ def ablation_runs(cfg: AblationStage) -> list[tuple[str, str, int, SearchConfig]
 
 def run_ablations(cfg: AblationStage, policy_model: str, out_dir: str) -> list[dict[str, Any]]:
     """Every ablation run of the base policy on the held-out split (resumable per run)."""
-    return evaluate_runs(cfg.tasks, cfg.limit, cfg.sandbox, policy_model, ablation_runs(cfg), out_dir, cfg.processes)
+    return evaluate_runs(cfg.tasks, cfg.limit, cfg.sandbox, policy_model, ablation_runs(cfg), out_dir, cfg.processes,
+                         cfg.call_cache)
 
 
 @dataclass

@@ -92,7 +92,7 @@ class HFPolicy:
         self.model.eval()
         if self.decoder not in ("loop", "generate"):
             raise ValueError(f"decoder: {self.decoder!r} is not one of ['loop', 'generate']")
-        self._backtick_cache: dict[int, bool] = {}
+        self._ends_line_cache: dict[int, bool] = {}
 
     @property
     def device(self):
@@ -155,24 +155,25 @@ class HFPolicy:
         import torch
 
         from codeq_lib.policy.decode import decode, rows_by_prompt
-        from codeq_lib.policy.stopping import code_block_closed
+        from codeq_lib.policy.stopping import program_end
 
-        def closed(token_ids: list[int]) -> bool:
-            return code_block_closed(self.tokenizer.decode(token_ids, skip_special_tokens=True))
+        def ended(token_ids: list[int]) -> bool:
+            return program_end(self.tokenizer.decode(token_ids, skip_special_tokens=True)) is not None
 
         with torch.inference_mode():
             rows = decode(self.model, prompts["input_ids"], prompts["attention_mask"], n, max_new_tokens,
                           temperature, top_p, seed, self.eos_ids,
-                          stop_text=closed if self.stop_at_code_end else None, stop_hint=self._has_backtick)
-        return [[Generation(self.tokenizer.decode(row.token_ids, skip_special_tokens=True), prompt_tokens,
-                            len(row.token_ids), "stop" if row.stopped else "length") for row in group]
+                          stop_text=ended if self.stop_at_code_end else None, stop_hint=self._may_end_program)
+        return [[self._generation(row.token_ids, prompt_tokens, row.stopped) for row in group]
                 for group, prompt_tokens in zip(rows_by_prompt(rows, n), prompt_lengths)]
 
-    def _has_backtick(self, token_id: int) -> bool:
-        """Whether a token's text holds a backtick (only then can a code fence have closed)."""
-        if token_id not in self._backtick_cache:
-            self._backtick_cache[token_id] = "`" in self.tokenizer.decode([token_id])
-        return self._backtick_cache[token_id]
+    def _may_end_program(self, token_id: int) -> bool:
+        """Whether a token's text holds a backtick or a newline: only then can a code fence
+        have closed or a line of test code have been completed (stopping.program_end)."""
+        if token_id not in self._ends_line_cache:
+            text = self.tokenizer.decode([token_id])
+            self._ends_line_cache[token_id] = "`" in text or "\n" in text
+        return self._ends_line_cache[token_id]
 
     def _sample_generate(self, prompts, prompt_lengths, n, temperature, top_p, max_new_tokens, seed) -> list[list[Generation]]:
         """transformers' generate: every prompt copy is prefilled (kept for comparison, bench/generation.py)."""
@@ -206,10 +207,30 @@ class HFPolicy:
 
         return StoppingCriteriaList([CodeBlockClosed(self.tokenizer, prompt_length)] if self.stop_at_code_end else [])
 
-    def _generation(self, token_ids: list[int], prompt_tokens: int) -> Generation:
-        length, stopped = completion_length(token_ids, self.eos_ids)
-        text = self.tokenizer.decode(token_ids[:length], skip_special_tokens=True)
-        return Generation(text, prompt_tokens, length, "stop" if stopped else "length")
+    def _generation(self, token_ids: list[int], prompt_tokens: int, stopped: bool | None = None) -> Generation:
+        """One completion: up to its first EOS (`stopped` None: generate's padded row), and
+        without the top-level test code after the program (stopping.py), which is cut off
+        together with its tokens."""
+        if stopped is None:
+            length, stopped = completion_length(token_ids, self.eos_ids)
+            token_ids = token_ids[:length]
+        text = self.tokenizer.decode(token_ids, skip_special_tokens=True)
+        if self.stop_at_code_end:
+            token_ids, text = self._cut_test_code(token_ids, text)
+        return Generation(text, prompt_tokens, len(token_ids), "stop" if stopped else "length")
+
+    def _cut_test_code(self, token_ids: list[int], text: str) -> tuple[list[int], str]:
+        """The longest token prefix whose text stops before the program's top-level test code."""
+        from codeq_lib.policy.stopping import program_end
+
+        end = program_end(text)
+        if end is None or end >= len(text):
+            return token_ids, text
+        keep = len(token_ids)
+        while keep > 0 and len(text) > end:
+            keep -= 1
+            text = self.tokenizer.decode(token_ids[:keep], skip_special_tokens=True)
+        return token_ids[:keep], text
 
     def critic(self, message_lists: Sequence[list[dict]]) -> list[float]:
         """P("yes") for each judgement prompt, from ONE forward pass over the padded batch.

@@ -25,7 +25,8 @@ class PolicyStats:
     """Exact counters. `calls`: generate calls (one per `sample`/`sample_batch`);
     `sequences`: completions returned; `prompt_tokens`: prompt tokens processed, each
     distinct prompt counted once per call (the K copies share it) plus critic prompts;
-    `generated_tokens`: completion tokens up to and including EOS, padding excluded.
+    `generated_tokens`: completion tokens up to and including EOS, padding excluded;
+    `cache_hits`: sample calls answered by a `call_cache.CachedPolicy` (not counted above).
     Readable as attributes or as a mapping (`stats["calls"]`)."""
 
     calls: int = 0
@@ -33,6 +34,7 @@ class PolicyStats:
     sequences: int = 0
     prompt_tokens: int = 0
     generated_tokens: int = 0
+    cache_hits: int = 0
 
     def __getitem__(self, key: str) -> int:
         return getattr(self, key)

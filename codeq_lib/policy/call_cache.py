@@ -1,0 +1,73 @@
+"""Seeded policy calls memoised on disk, so one call is never decoded twice.
+
+A sampling call is a pure function of the weights, the sampler (decoder, dtype, device, the
+policy code), the prompt, its sampling knobs and its seed: the searches seed each call from
+the task and the call's index (`search.expand.call_seed`). So strategies that begin alike
+make the same first calls: best-of-n, refine, MCTS and REx all open with K rewrites of the
+buggy program under the same seed, and best-of-n at budget 5 is best-of-n at budget 10 cut
+short. With early stopping, that first call is often the whole search. The evaluation and
+ablation stages of one policy therefore share this cache (`call_cache` in params.yaml).
+
+The search counters still count every call the strategy makes (the cost of the method);
+`PolicyStats.cache_hits` counts the calls this cache answered instead of the model. An
+entry is one JSON file written atomically, so concurrent worker processes can share it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from codeq_lib.hashing import json_hash
+from codeq_lib.policy.types import Generation
+
+
+def policy_code_hash() -> str:
+    """sha256 over the source of codeq_lib/policy: any change to how we sample is a new cache."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass
+class CachedPolicy:
+    """`policy` with its `sample` calls answered from `cache_dir` when the same call was made
+    before under the same `identity` (weights + sampler; see `stages.open_policy`). Every
+    other attribute is the wrapped policy's."""
+
+    policy: Any
+    cache_dir: Path
+    identity: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        self.cache_dir = Path(self.cache_dir)
+        self.identity = {**self.identity, "policy_code": policy_code_hash()}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.policy, name)
+
+    def _path(self, call: dict[str, Any]) -> Path:
+        key = json_hash({"identity": self.identity, "call": call})
+        return self.cache_dir / key[:2] / f"{key}.json"
+
+    def sample(self, messages: list[dict], n: int = 1, temperature: float = 0.8, top_p: float = 0.95,
+               max_new_tokens: int = 256, seed: int = 0) -> list[Generation]:
+        call = {"messages": messages, "n": n, "temperature": temperature, "top_p": top_p,
+                "max_new_tokens": max_new_tokens, "seed": seed,
+                "stop_at_code_end": getattr(self.policy, "stop_at_code_end", None)}
+        path = self._path(call)
+        if path.exists():
+            self.policy.stats.cache_hits += 1
+            return [Generation(**row) for row in json.loads(path.read_text())["generations"]]
+        generations = self.policy.sample(messages, n=n, temperature=temperature, top_p=top_p,
+                                         max_new_tokens=max_new_tokens, seed=seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+        partial.write_text(json.dumps({"call": call, "generations": [g.to_dict() for g in generations]}))
+        os.replace(partial, path)
+        return generations
