@@ -29,8 +29,8 @@ TINY = {
     "train": {"dpo": {"max_steps": 1, "batch_size": 2, "per_device_batch_size": 1, "max_length": 256,
                       "lora_r": 2, "lora_alpha": 4}},
     "evaluate": {"limit": 2, "budget": 2, "search": SEARCH, "sandbox": SANDBOX},
-    "results": {"budgets": [1]},
-    "ablations": {"limit": 2, "budget": 2, "ks": [1], "alphas": [0.5],
+    "results": {"budgets": [1, 2]},
+    "ablations": {"limit": 2, "budget": 2, "ks": [1], "alphas": [0.5], "mcts_budgets": [3], "curve_limit": 2,
                   "modes": ["best_of_n"], "search": SEARCH, "sandbox": SANDBOX},
 }
 
@@ -89,12 +89,14 @@ def test_every_stage_wrote_consistent_outputs(tiny_repo):
         assert not {p["task_id"] for p in pairs} & test_ids
     for policy in ("base", "round1", "round2"):
         metrics = json.loads((repo / f"results/metrics/eval_{policy}.json").read_text())
-        assert set(metrics) == {"single_pass", "mcts"}
+        assert set(metrics) == {"single_pass", "best_of_n", "refine", "mcts"}
         for mode, m in metrics.items():
             assert m["n_tasks"] == 2 and m["hidden_test_runs"] == 2, (policy, mode)
             assert 0.0 <= m["ci95"][0] <= m["solve_rate"] <= m["ci95"][1] <= 1.0
     main = (repo / "results/tables/main.csv").read_text().splitlines()
-    assert len(main) == 1 + 3 * 2  # header + (3 policies x 2 modes)
+    assert len(main) == 1 + 3 * 4  # header + (3 policies x 4 modes)
+    by_budget = (repo / "results/tables/by_budget.csv").read_text()
+    assert {line.split(",")[1] for line in by_budget.splitlines()[1:]} == {"1", "2", "3"}  # read off mcts@3
 
 
 @pytest.mark.slow
