@@ -9,13 +9,18 @@ Both sides sample K rewrites of the same curriculum prompts with the same max_ne
 the same stop rule (end of the first code block); their samples differ (different random
 streams), so the figure of merit is generated tokens per second, and seconds per call is
 reported beside it. A third side, generate with the loop's dtype and attention, separates
-what the dtype/attention choice buys from what the loop itself buys. Rounds alternate the
-order of the sides, so drifting load on a shared machine favours none.
+what the dtype/attention choice buys from what the loop itself buys; the `loop_lookahead_D`
+sides are the loop with prompt-lookup drafts of up to D tokens verified per forward pass
+(decode.py's `lookahead`; 0: one token per pass) beside the policy's default D, and every
+side reports its forward passes per generated token. Rounds alternate the order of the
+sides, so drifting load on a shared machine favours none.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
 import os
 import platform
@@ -28,6 +33,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch
 
 from codeq_lib.io import write_json
+from codeq_lib.policy import PolicyStats
+
+LOOKAHEADS = (0, 3, 4)  # loop sides; the policy's default lookahead is loop_policy_default, not run twice
 
 
 def load_side(model: str, dtype: str, attn: str, decoder: str):
@@ -39,6 +47,19 @@ def load_side(model: str, dtype: str, attn: str, decoder: str):
         return load_policy(model)
     loaded, tokenizer, name = load_model_and_tokenizer(model, "cpu", dtype, attn_implementation=attn)
     return HFPolicy(model=loaded, tokenizer=tokenizer, policy_id=name, decoder=decoder)
+
+
+@contextlib.contextmanager
+def counting_forward_passes(model, counter: dict):
+    """Counts the model's forward passes (prefill and decode steps) into counter["forward_passes"]."""
+    def count(*_):
+        counter["forward_passes"] += 1
+
+    handle = model.register_forward_hook(count)
+    try:
+        yield
+    finally:
+        handle.remove()
 
 
 def prompts(n_tasks: int):
@@ -68,22 +89,30 @@ def main(argv: list[str] | None = None) -> int:
     }
     dtype = str(sides["loop_policy_default"].model.dtype).removeprefix("torch.")
     sides["generate_policy_dtype_eager"] = load_side(args.model, dtype, "eager", "generate")
+    default = sides["loop_policy_default"]
+    sides |= {f"loop_lookahead_{d}": dataclasses.replace(default, lookahead=d, stats=PolicyStats())
+              for d in LOOKAHEADS if d != default.lookahead}
     messages = prompts(args.tasks)
-    totals = {name: {"seconds": 0.0, "calls": 0, "generated_tokens": 0} for name in sides}
+    totals = {name: {"seconds": 0.0, "calls": 0, "generated_tokens": 0, "forward_passes": 0}
+              | ({"lookahead": side.lookahead} if side.decoder == "loop" else {}) for name, side in sides.items()}
     order = list(sides)
     for round_index in range(args.repeats):
         for name in order if round_index % 2 == 0 else order[::-1]:
             policy = sides[name]
             for i, message in enumerate(messages):
-                start = time.perf_counter()
-                gens = policy.sample(message, n=args.k, max_new_tokens=args.max_new_tokens, seed=round_index * 100 + i)
-                totals[name]["seconds"] += time.perf_counter() - start
+                with counting_forward_passes(policy.model, totals[name]):
+                    start = time.perf_counter()
+                    gens = policy.sample(message, n=args.k, max_new_tokens=args.max_new_tokens, seed=round_index * 100 + i)
+                    totals[name]["seconds"] += time.perf_counter() - start
                 totals[name]["calls"] += 1
                 totals[name]["generated_tokens"] += sum(g.completion_tokens for g in gens)
     for row in totals.values():
         row["seconds"] = round(row["seconds"], 2)
         row["seconds_per_call"] = round(row["seconds"] / row["calls"], 3)
         row["tokens_per_s"] = round(row["generated_tokens"] / row["seconds"], 2)
+        # passes per token of a row: a pass decodes a token (with drafts: tokens) for each of the K
+        # rows, so 1.0 is one pass per token; early-finished rows sharing passes push it above 1
+        row["forward_passes_per_row_token"] = round(row["forward_passes"] * args.k / row["generated_tokens"], 3)
     base = totals["generate_fp32_sdpa"]["tokens_per_s"]
     report = {
         "bench": "decode", "model": sides["loop_policy_default"].policy_id, "policy_dtype": dtype,

@@ -41,7 +41,10 @@ def sampler_identity() -> dict[str, str]:
     from codeq_lib.policy.models import policy_dtype, resolve_device
 
     device = resolve_device("auto")
-    return {"decoder": SAMPLER_VERSION, "dtype": policy_dtype("auto", device), "device": device.split(":")[0]}
+    from codeq_lib.policy.hf_policy import LOOKAHEAD
+
+    return {"decoder": SAMPLER_VERSION, "lookahead": LOOKAHEAD, "dtype": policy_dtype("auto", device),
+            "device": device.split(":")[0]}
 
 
 def processes_field():

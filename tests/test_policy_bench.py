@@ -69,8 +69,9 @@ def test_cli_writes_json(bench, tmp_path, monkeypatch, capsys):
 
 
 def test_decode_bench_runs_every_side_on_the_same_prompts(tmp_path, capsys):
-    """bench/decode.py at a tiny size on the tiny random model: three sides, the same calls,
-    ratios relative to generate fp32 (no timing asserted)."""
+    """bench/decode.py at a tiny size on the tiny random model: every side (the loop with
+    drafts too) makes the same calls and counts its forward passes, ratios relative to generate
+    fp32 (no timing asserted)."""
     from codeq_lib.policy.models import tiny_random_model_dir
 
     spec = importlib.util.spec_from_file_location("bench_decode", BENCH.parent / "decode.py")
@@ -86,6 +87,8 @@ def test_decode_bench_runs_every_side_on_the_same_prompts(tmp_path, capsys):
     assert code == 0
     report = json.loads(out.read_text())
     assert report == json.loads(capsys.readouterr().out)
-    assert set(report["sides"]) == {"generate_fp32_sdpa", "generate_policy_dtype_eager", "loop_policy_default"}
+    lookaheads = {f"loop_lookahead_{d}" for d in module.LOOKAHEADS if d != report["sides"]["loop_policy_default"]["lookahead"]}
+    assert set(report["sides"]) == {"generate_fp32_sdpa", "generate_policy_dtype_eager", "loop_policy_default"} | lookaheads
     assert all(side["calls"] == 2 and 0 < side["generated_tokens"] <= 2 * 2 * 4 for side in report["sides"].values())
+    assert all(2 <= side["forward_passes"] <= 2 * 4 for side in report["sides"].values())  # prefill + steps, per call
     assert report["tokens_per_s_over_generate_fp32_sdpa"]["generate_fp32_sdpa"] == 1.0

@@ -19,6 +19,7 @@ from codeq_lib.policy.types import Generation, PolicyStats
 # reads them all (a model may answer "Yes" at the start of its turn or " yes" mid-line).
 YES_WORDS = ("yes", " yes", "Yes", " Yes", "YES")
 NO_WORDS = ("no", " no", "No", " No", "NO")
+LOOKAHEAD = 4  # draft length with the best measured wall time per call (bench/decode.py)
 
 
 def single_token_ids(tokenizer, words: Sequence[str]) -> list[int]:
@@ -83,6 +84,9 @@ class HFPolicy:
     # "loop": codeq's decode loop (prompt prefilled once, exact fast nucleus sampling);
     # "generate": transformers' generate (the reference it is benchmarked against)
     decoder: str = "loop"
+    # the loop's prompt-lookup drafts per step (decode.py): a rewrite copies most of the
+    # program it fixes; the same distribution, other samples for a seed. 0: one token per step
+    lookahead: int = LOOKAHEAD
 
 
     def __post_init__(self) -> None:
@@ -163,7 +167,8 @@ class HFPolicy:
         with torch.inference_mode():
             rows = decode(self.model, prompts["input_ids"], prompts["attention_mask"], n, max_new_tokens,
                           temperature, top_p, seed, self.eos_ids,
-                          stop_text=ended if self.stop_at_code_end else None, stop_hint=self._may_end_program)
+                          stop_text=ended if self.stop_at_code_end else None, stop_hint=self._may_end_program,
+                          lookahead=self.lookahead)
         return [[self._generation(row.token_ids, prompt_tokens, row.stopped) for row in group]
                 for group, prompt_tokens in zip(rows_by_prompt(rows, n), prompt_lengths)]
 
