@@ -18,6 +18,7 @@ from codeq_lib.metrics import wilson_ci
 
 CATEGORY_ORDER = ["syntax", "reference", "logic", "multiple"]
 DIFFICULTY_ORDER = ["easy", "medium", "hard"]
+MODE_ORDER = ["single_pass", "best_of_n", "oracle_best_of_n", "refine", "rex", "mcts"]  # cheapest first
 
 
 def load_rows(root: str | Path, policy: str | None = None) -> pd.DataFrame:
@@ -55,7 +56,7 @@ def rate_table(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
                     "tokens_per_solved": group["generated_tokens"].sum() / solved if solved else float("nan"),
                     "sandbox_runs_per_solved": group["sandbox_runs"].sum() / solved if solved else float("nan")})
     table = pd.DataFrame(out)
-    for column, order in (("category", CATEGORY_ORDER), ("difficulty", DIFFICULTY_ORDER)):
+    for column, order in (("category", CATEGORY_ORDER), ("difficulty", DIFFICULTY_ORDER), ("mode", MODE_ORDER)):
         if column in table:
             table[column] = pd.Categorical(table[column], categories=order + sorted(set(table[column]) - set(order)), ordered=True)
     return table.sort_values(by).reset_index(drop=True)
@@ -69,6 +70,7 @@ def fmt_rate(row) -> str:
 def markdown_table(table: pd.DataFrame, index: str, columns: str) -> str:
     """A pivot of formatted rates (index x columns) as a GitHub markdown table."""
     cells = table.assign(cell=table.apply(fmt_rate, axis=1)).pivot(index=index, columns=columns, values="cell")
+    cells = cells.reindex(index=list(dict.fromkeys(table[index])), columns=list(dict.fromkeys(table[columns])))
     header = f"| {index} | " + " | ".join(str(c) for c in cells.columns) + " |"
     lines = [header, "|" + "---|" * (len(cells.columns) + 1)]
     for idx, row in cells.iterrows():
