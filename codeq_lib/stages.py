@@ -38,11 +38,10 @@ def model_identity(model: str) -> str:
 def sampler_identity() -> dict[str, str]:
     """How the policy samples, for run identities: a run folder made by another decoder or
     dtype is not resumed (same weights, other samples)."""
+    from codeq_lib.policy.hf_policy import LOOKAHEAD
     from codeq_lib.policy.models import policy_dtype, resolve_device
 
     device = resolve_device("auto")
-    from codeq_lib.policy.hf_policy import LOOKAHEAD
-
     return {"decoder": SAMPLER_VERSION, "lookahead": LOOKAHEAD, "dtype": policy_dtype("auto", device),
             "device": device.split(":")[0]}
 
@@ -304,14 +303,14 @@ def evaluate_runs(tasks_path: str, limit: int | None, sandbox_cfg: SandboxConfig
     from codeq_lib.evaluate import evaluate
 
     all_tasks = load_tasks(tasks_path)
+    identity = {"policy": model_identity(policy_model), "sampler": sampler_identity()}  # hashes the weights once
     rows = []
     with searchers(policy_model, sandbox_cfg, processes, call_cache) as (policy, sandbox, pool):
         for folder, mode, budget, search, *own_limit in runs:
             tasks = all_tasks[:own_limit[0] if own_limit else limit]
             run_dir = Path(out_dir) / folder
-            reset_if_changed(run_dir, {"tasks": [t.to_dict() for t in tasks], "policy": model_identity(policy_model),
-                                       "sampler": sampler_identity(), "mode": mode, "budget": budget,
-                                       "search": dataclasses.asdict(search)})
+            reset_if_changed(run_dir, {**identity, "tasks": [t.to_dict() for t in tasks], "mode": mode,
+                                       "budget": budget, "search": dataclasses.asdict(search)})
             metrics = evaluate(tasks, policy, sandbox, mode, budget, search, run_dir, pool=pool)
             rows.append({"run": folder, **metrics})
     write_json(Path(out_dir) / "summary.json", rows)

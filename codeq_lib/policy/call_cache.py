@@ -59,7 +59,8 @@ class CachedPolicy:
                max_new_tokens: int = 256, seed: int = 0) -> list[Generation]:
         call = {"messages": messages, "n": n, "temperature": temperature, "top_p": top_p,
                 "max_new_tokens": max_new_tokens, "seed": seed,
-                "stop_at_code_end": getattr(self.policy, "stop_at_code_end", None)}
+                "stop_at_code_end": getattr(self.policy, "stop_at_code_end", None),
+                "lookahead": getattr(self.policy, "lookahead", None)}
         path = self._path(call)
         if path.exists():
             self.policy.stats.cache_hits += 1
