@@ -11,8 +11,11 @@ streams), so the figure of merit is generated tokens per second, and seconds per
 reported beside it. A third side, generate with the loop's dtype and attention, separates
 what the dtype/attention choice buys from what the loop itself buys; the `loop_lookahead_D`
 sides are the loop with prompt-lookup drafts of up to D tokens verified per forward pass
-(decode.py's `lookahead`; 0: one token per pass) beside the policy's default D, and every
-side reports its forward passes per generated token. Rounds alternate the order of the
+(decode.py's `lookahead`; 0: one token per pass) beside the policy's default D, the
+`loop_lookahead_D_max_M` sides widen the drafts to at most M as rows finish (M = D: fixed;
+decode.draft_limit), `loop_policy_default_eager_attention` is the policy's loop on
+transformers' eager attention instead of attention.py's, and every side reports its forward
+passes per generated token. Rounds alternate the order of the
 sides, so drifting load on a shared machine favours none.
 """
 
@@ -35,7 +38,9 @@ import torch
 from codeq_lib.io import write_json
 from codeq_lib.policy import PolicyStats
 
-LOOKAHEADS = (0, 3, 4)  # loop sides; the policy's default lookahead is loop_policy_default, not run twice
+LOOKAHEADS = (0,)  # loop sides with other fixed draft lengths (0: one token per pass)
+# the policy's lookahead with other widening limits (lookahead_max = lookahead: fixed drafts)
+LOOKAHEAD_MAXES = (4, 8, 12)
 
 
 def load_side(model: str, dtype: str, attn: str, decoder: str):
@@ -90,11 +95,19 @@ def main(argv: list[str] | None = None) -> int:
     dtype = str(sides["loop_policy_default"].model.dtype).removeprefix("torch.")
     sides["generate_policy_dtype_eager"] = load_side(args.model, dtype, "eager", "generate")
     default = sides["loop_policy_default"]
-    sides |= {f"loop_lookahead_{d}": dataclasses.replace(default, lookahead=d, stats=PolicyStats())
+    sides |= {f"loop_lookahead_{d}": dataclasses.replace(default, lookahead=d, lookahead_max=d, stats=PolicyStats())
               for d in LOOKAHEADS if d != default.lookahead}
+    sides |= {f"loop_lookahead_{default.lookahead}_max_{m}": dataclasses.replace(default, lookahead_max=m, stats=PolicyStats())
+              for m in LOOKAHEAD_MAXES if m != default.lookahead_max}
+    # the policy's loop on transformers' eager attention (repeat_kv copies) instead of attention.py's
+    eager = load_side(args.model, dtype, "eager", "loop")
+    sides["loop_policy_default_eager_attention"] = dataclasses.replace(
+        eager, lookahead=default.lookahead, lookahead_max=default.lookahead_max)
     messages = prompts(args.tasks)
     totals = {name: {"seconds": 0.0, "calls": 0, "generated_tokens": 0, "forward_passes": 0}
-              | ({"lookahead": side.lookahead} if side.decoder == "loop" else {}) for name, side in sides.items()}
+              | ({"lookahead": side.lookahead, "lookahead_max": side.lookahead_max,
+                  "attention": side.model.config._attn_implementation} if side.decoder == "loop" else {})
+              for name, side in sides.items()}
     order = list(sides)
     for round_index in range(args.repeats):
         for name in order if round_index % 2 == 0 else order[::-1]:

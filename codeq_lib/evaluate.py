@@ -101,6 +101,49 @@ def summarize(rows: Sequence[dict], mode: str, budget: int) -> dict[str, Any]:
     return metrics
 
 
+@dataclasses.dataclass
+class EvalRun:
+    """One run folder of `evaluate_many`: `tasks` searched with `mode` at `budget` into `out_dir`."""
+
+    tasks: Sequence[Task]
+    mode: str
+    budget: int
+    config: SearchConfig | None
+    out_dir: str | Path
+    seed: int | None = None
+    round: int = 0
+
+
+def _open_run(run: EvalRun, policy_id: str | None, processes: int) -> tuple[RunLog, list[Task], int, SearchConfig, int]:
+    """Check the run, stamp run.json; (log, tasks still to do, tasks done, config, seed)."""
+    config = run.config or SearchConfig()
+    seed = config.seed if run.seed is None else run.seed  # per-task seeds derive from it (task_seed)
+    if run.mode not in EVAL_MODES:
+        raise ValueError(f"mode: {run.mode!r} is not one of {list(EVAL_MODES)}")
+    check_evaluable(run.tasks)
+    out_dir = Path(run.out_dir)
+    log = RunLog.open(out_dir)
+    log.check_same_run(mode=run.mode, budget=run.budget, round=run.round)
+    done = log.done_ids()
+    todo = [task for task in run.tasks if task.id not in done]
+    write_json(out_dir / "run.json", run_metadata({"search": dataclasses.asdict(config), "mode": run.mode,
+                                                  "budget": run.budget, "seed": seed, "round": run.round,
+                                                  "policy_id": policy_id, "processes": processes}))
+    return log, todo, len(run.tasks) - len(todo), config, seed
+
+
+def _finish_run(run: EvalRun, log: RunLog) -> dict[str, Any]:
+    """metrics.json of a run whose tasks are all in its log (the protocol's count checked)."""
+    wanted = {task.id for task in run.tasks}
+    rows = [row for row in log.results() if row["task_id"] in wanted]
+    metrics = summarize(rows, run.mode, run.budget)
+    if metrics["hidden_test_runs"] != metrics["n_tasks"]:
+        raise ProtocolError(f"{run.out_dir}: {metrics['hidden_test_runs']} hidden-test runs for "
+                            f"{metrics['n_tasks']} tasks; the protocol allows exactly one per task")
+    write_json(Path(run.out_dir) / "metrics.json", metrics)
+    return metrics
+
+
 def evaluate(tasks: Sequence[Task], policy: Any, sandbox: Any, mode: str, budget: int,
              config: SearchConfig | None, out_dir: str | Path, seed: int | None = None, round: int = 0,
              progress: bool = True, on_task_done: Callable[[dict], None] | None = None,
@@ -108,20 +151,9 @@ def evaluate(tasks: Sequence[Task], policy: Any, sandbox: Any, mode: str, budget
     """Evaluate every task not already finished in `out_dir`; returns the metrics dict.
     With a `parallel.TaskPool`, its workers search the tasks (their own policy and sandbox;
     `policy` and `sandbox` are then unused) and this process writes the run folder."""
-    config = config or SearchConfig()
-    seed = config.seed if seed is None else seed  # per-task seeds derive from it (task_seed)
-    if mode not in EVAL_MODES:
-        raise ValueError(f"mode: {mode!r} is not one of {list(EVAL_MODES)}")
-    check_evaluable(tasks)
-    out_dir = Path(out_dir)
-    log = RunLog.open(out_dir)
-    log.check_same_run(mode=mode, budget=budget, round=round)
-    done = log.done_ids()
-    todo = [task for task in tasks if task.id not in done]
-    write_json(out_dir / "run.json", run_metadata({"search": dataclasses.asdict(config), "mode": mode,
-                                                  "budget": budget, "seed": seed, "round": round,
-                                                  "policy_id": getattr(pool or policy, "policy_id", None),
-                                                  "processes": getattr(pool, "processes", 1)}))
+    run = EvalRun(tasks, mode, budget, config, out_dir, seed, round)
+    log, todo, done, config, seed = _open_run(run, getattr(pool or policy, "policy_id", None),
+                                              getattr(pool, "processes", 1))
     if pool is not None:
         if hooks:
             raise ValueError(f"search hooks {sorted(hooks)} cannot cross into worker processes; use pool=None")
@@ -130,19 +162,46 @@ def evaluate(tasks: Sequence[Task], policy: Any, sandbox: Any, mode: str, budget
         guard = HiddenTestGuard(todo, sandbox)
         finished = (evaluate_task(task, policy, sandbox, guard, mode, budget, config, seed, round, **hooks)
                     for task in todo)
-    for row, tree in tqdm(finished, desc=f"eval {mode}@{budget}", disable=not progress, initial=len(done),
+    for row, tree in tqdm(finished, desc=f"eval {mode}@{budget}", disable=not progress, initial=done,
                           total=len(tasks)):
         log.append(tree, row)
         if on_task_done is not None:
             on_task_done(row)
-    wanted = {task.id for task in tasks}
-    rows = [row for row in log.results() if row["task_id"] in wanted]
-    metrics = summarize(rows, mode, budget)
-    if metrics["hidden_test_runs"] != metrics["n_tasks"]:
-        raise ProtocolError(f"{out_dir}: {metrics['hidden_test_runs']} hidden-test runs for "
-                            f"{metrics['n_tasks']} tasks; the protocol allows exactly one per task")
-    write_json(out_dir / "metrics.json", metrics)
-    return metrics
+    return _finish_run(run, log)
+
+
+def _evaluate_job(job: tuple, policy: Any, sandbox: Any) -> tuple[int, dict, list[dict]]:
+    """One (run index, task) of `evaluate_many` in a worker: (run index, result row, tree rows)."""
+    index, task, mode, budget, config, seed, round = job
+    row, tree = evaluate_one(task, policy, sandbox, mode, budget, config, seed, round)
+    return index, row, tree
+
+
+def evaluate_many(runs: Sequence[EvalRun], pool: Any, progress: bool = True,
+                  on_task_done: Callable[[dict], None] | None = None) -> list[dict[str, Any]]:
+    """`evaluate` for several runs through one `parallel.TaskPool` queue: run by run, task by
+    task, but a run's last tasks share the workers with the next run's first ones instead of
+    leaving a worker idle until the slowest finishes. Each run folder is written exactly as by
+    `evaluate` (its metrics.json as soon as its last task is in); returns their metrics."""
+    opened = [_open_run(run, pool.policy_id, pool.processes) for run in runs]
+    jobs = [(index, task, run.mode, run.budget, config, seed, run.round)
+            for index, (run, (_, todo, _, config, seed)) in enumerate(zip(runs, opened)) for task in todo]
+    remaining = [len(todo) for _, todo, *_ in opened]
+    metrics: list[dict[str, Any] | None] = [None] * len(runs)
+    for index, run in enumerate(runs):
+        if remaining[index] == 0:
+            metrics[index] = _finish_run(run, opened[index][0])
+    names = ", ".join(f"{run.mode}@{run.budget}" for run in runs)
+    bar = tqdm(pool.map(_evaluate_job, jobs), desc=f"eval {names}"[:60], disable=not progress,
+               initial=sum(done for _, _, done, *_ in opened), total=sum(len(run.tasks) for run in runs))
+    for index, row, tree in bar:
+        opened[index][0].append(tree, row)
+        if on_task_done is not None:
+            on_task_done(row)
+        remaining[index] -= 1
+        if remaining[index] == 0:
+            metrics[index] = _finish_run(runs[index], opened[index][0])
+    return metrics  # type: ignore[return-value]
 
 
 # ---- command line (shared with `codeq collect`) ----

@@ -23,7 +23,7 @@ from codeq_lib.sandbox.config import SandboxConfig, sandbox_from_config
 from codeq_lib.search import SearchConfig
 from codeq_lib.tasks import load_tasks
 
-SAMPLER_VERSION = "loop-v2"  # policy/decode.py + stopping.py; bump when sampling changes what a seed draws
+SAMPLER_VERSION = "loop-v3"  # policy/decode.py + stopping.py; bump when sampling changes what a seed draws
 TINY_MODEL = "tiny-random"  # a randomly initialised SmolLM2-shaped model: notebook smoke runs only
 
 
@@ -38,12 +38,13 @@ def model_identity(model: str) -> str:
 def sampler_identity() -> dict[str, str]:
     """How the policy samples, for run identities: a run folder made by another decoder or
     dtype is not resumed (same weights, other samples)."""
-    from codeq_lib.policy.hf_policy import LOOKAHEAD
+    from codeq_lib.policy.attention import GROUPED_EAGER
+    from codeq_lib.policy.hf_policy import LOOKAHEAD, LOOKAHEAD_MAX
     from codeq_lib.policy.models import policy_dtype, resolve_device
 
     device = resolve_device("auto")
-    return {"decoder": SAMPLER_VERSION, "lookahead": LOOKAHEAD, "dtype": policy_dtype("auto", device),
-            "device": device.split(":")[0]}
+    return {"decoder": SAMPLER_VERSION, "lookahead": LOOKAHEAD, "lookahead_max": LOOKAHEAD_MAX, "dtype": policy_dtype("auto", device),
+            "device": device.split(":")[0], "attention": GROUPED_EAGER if device == "cpu" else "default"}
 
 
 def processes_field():
@@ -300,19 +301,24 @@ def evaluate_runs(tasks_path: str, limit: int | None, sandbox_cfg: SandboxConfig
     """Evaluate one policy in each run folder `(folder, mode, budget, search[, limit])` under
     `out_dir` (shared by the evaluate and ablations stages) on the first `limit` tasks (a run's
     own limit, when it has one, replaces it); each folder resumes or resets on its own."""
-    from codeq_lib.evaluate import evaluate
+    from codeq_lib.evaluate import EvalRun, evaluate, evaluate_many
 
     all_tasks = load_tasks(tasks_path)
     identity = {"policy": model_identity(policy_model), "sampler": sampler_identity()}  # hashes the weights once
-    rows = []
+    planned = []
+    for folder, mode, budget, search, *own_limit in runs:
+        tasks = all_tasks[:own_limit[0] if own_limit else limit]
+        run_dir = Path(out_dir) / folder
+        reset_if_changed(run_dir, {**identity, "tasks": [t.to_dict() for t in tasks], "mode": mode,
+                                   "budget": budget, "search": dataclasses.asdict(search)})
+        planned.append(EvalRun(tasks, mode, budget, search, run_dir))
     with searchers(policy_model, sandbox_cfg, processes, call_cache) as (policy, sandbox, pool):
-        for folder, mode, budget, search, *own_limit in runs:
-            tasks = all_tasks[:own_limit[0] if own_limit else limit]
-            run_dir = Path(out_dir) / folder
-            reset_if_changed(run_dir, {**identity, "tasks": [t.to_dict() for t in tasks], "mode": mode,
-                                       "budget": budget, "search": dataclasses.asdict(search)})
-            metrics = evaluate(tasks, policy, sandbox, mode, budget, search, run_dir, pool=pool)
-            rows.append({"run": folder, **metrics})
+        if pool is not None:  # one queue: no worker waits for a run's slowest task
+            all_metrics = evaluate_many(planned, pool)
+        else:
+            all_metrics = [evaluate(run.tasks, policy, sandbox, run.mode, run.budget, run.config, run.out_dir)
+                           for run in planned]
+    rows = [{"run": folder, **metrics} for (folder, *_), metrics in zip(runs, all_metrics)]
     write_json(Path(out_dir) / "summary.json", rows)
     return rows
 

@@ -20,20 +20,30 @@ def test_two_processes_find_what_one_process_finds(tmp_path):
     from codeq_lib.curriculum import curriculum_tasks
     from codeq_lib.tasks import save_tasks
 
-    runs = [("mcts@2", "mcts", 2, SEARCH)]
+    # two runs: with workers they share one queue (evaluate_many), in one process they run in turn
+    runs = [("mcts@2", "mcts", 2, SEARCH), ("best_of_n@2", "best_of_n", 2, SEARCH, 3)]
     tasks = str(tmp_path / "tasks.jsonl")
     save_tasks(curriculum_tasks()[:4], tasks)
     one = evaluate_runs(tasks, 4, SandboxConfig(workers=1), TINY_MODEL, runs, str(tmp_path / "one"), processes=1)
     two = evaluate_runs(tasks, 4, SandboxConfig(workers=1), TINY_MODEL, runs, str(tmp_path / "two"), processes=2)
-    first, second = (rows_by_task(tmp_path / name / "mcts@2" / "results.jsonl") for name in ("one", "two"))
-    assert set(first) == set(second) and len(first) == 4
-    for task_id, row in first.items():
-        other = second[task_id]
-        assert other["answer_code"] == row["answer_code"]
-        assert other["counters"]["generated_tokens"] == row["counters"]["generated_tokens"]
-        assert other["hidden_test_runs"] == 1
-    assert one[0]["solved"] == two[0]["solved"] and two[0]["hidden_test_runs"] == two[0]["n_tasks"] == 4
-    assert json.loads((tmp_path / "two" / "mcts@2" / "run.json").read_text())["config"]["processes"] == 2
+    for folder, n_tasks in (("mcts@2", 4), ("best_of_n@2", 3)):
+        first, second = (rows_by_task(tmp_path / name / folder / "results.jsonl") for name in ("one", "two"))
+        assert set(first) == set(second) and len(first) == n_tasks
+        for task_id, row in first.items():
+            other = second[task_id]
+            assert other["mode"] == row["mode"] == folder.split("@")[0]
+            assert other["answer_code"] == row["answer_code"]
+            assert other["counters"]["generated_tokens"] == row["counters"]["generated_tokens"]
+            assert other["hidden_test_runs"] == 1
+        assert json.loads((tmp_path / "two" / folder / "run.json").read_text())["config"]["processes"] == 2
+        metrics = [json.loads((tmp_path / name / folder / "metrics.json").read_text()) for name in ("one", "two")]
+        # sandbox cache hits depend on which worker met which program before; what was found does not
+        same = ("mode", "budget", "n_tasks", "solved", "llm_calls", "samples", "generated_tokens", "prompt_tokens",
+                "hidden_test_runs", "by_category", "by_difficulty")
+        assert {key: metrics[0][key] for key in same} == {key: metrics[1][key] for key in same}
+    assert [row["run"] for row in two] == ["mcts@2", "best_of_n@2"]
+    for a, b in zip(one, two):
+        assert a["solved"] == b["solved"] and b["hidden_test_runs"] == b["n_tasks"]
 
 
 def test_a_worker_that_cannot_start_is_reported_not_respawned(tmp_path):

@@ -186,6 +186,28 @@ def test_stops_inside_an_accepted_run_of_drafts(small_lm):
             assert expected[2].stopped and expected[2].token_ids[-1] == stop_token and len(expected[2].token_ids) < 7
 
 
+def test_drafts_widen_as_rows_finish(small_lm):
+    """lookahead_max: once prompt 0's rows end at EOS, prompt 1's rows are asked for longer
+    drafts (decode.draft_limit), never beyond lookahead_max, and greedy keeps its tokens."""
+    plain = run_decode(small_lm, n=2, max_new_tokens=20, temperature=0.0)
+    eos = plain[0].token_ids[1]
+    expected = run_decode(small_lm, n=2, max_new_tokens=20, temperature=0.0, eos_ids={eos})
+    assert len(expected[0].token_ids) <= 2 and len(expected[2].token_ids) == 20  # prompt 0 ends first
+    replay = replaying(small_lm, run_decode(small_lm, n=2, max_new_tokens=30, temperature=0.0), 2)
+    limits = []
+
+    def spy(context, limit):
+        limits.append(limit)
+        return replay(context, limit)
+
+    drafted = run_decode(small_lm, n=2, max_new_tokens=20, temperature=0.0, eos_ids={eos}, lookahead=1,
+                         lookahead_max=5, draft=spy)
+    assert [row.token_ids for row in drafted] == [row.token_ids for row in expected]
+    assert limits[0] == 1 and max(limits) == 3  # 4 rows x 2 tokens a pass -> 2 rows x 4 (3 drafts + 1)
+    with pytest.raises(ValueError, match="lookahead_max"):
+        run_decode(small_lm, n=2, max_new_tokens=4, temperature=0.0, lookahead=3, lookahead_max=2)
+
+
 def test_same_seed_same_samples_with_drafts(small_lm):
     first, again, other = (run_decode(small_lm, n=3, max_new_tokens=24, temperature=1.0, seed=seed, lookahead=3)
                            for seed in (5, 5, 6))

@@ -60,7 +60,8 @@ class CachedPolicy:
         call = {"messages": messages, "n": n, "temperature": temperature, "top_p": top_p,
                 "max_new_tokens": max_new_tokens, "seed": seed,
                 "stop_at_code_end": getattr(self.policy, "stop_at_code_end", None),
-                "lookahead": getattr(self.policy, "lookahead", None)}
+                "lookahead": getattr(self.policy, "lookahead", None),
+                "lookahead_max": getattr(self.policy, "lookahead_max", None)}
         path = self._path(call)
         if path.exists():
             self.policy.stats.cache_hits += 1

@@ -114,7 +114,8 @@ def decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, n: int,
            temperature: float, top_p: float, seed: int, eos_ids: set[int],
            stop_text: Callable[[list[int]], bool] | None = None,
            stop_hint: Callable[[int], bool] | None = None, lookahead: int = 0,
-           draft: Callable[[list[int], int], list[int]] = prompt_lookup) -> list[DecodedRow]:
+           draft: Callable[[list[int], int], list[int]] = prompt_lookup,
+           lookahead_max: int | None = None) -> list[DecodedRow]:
     """`n` continuations of each prompt row (left-padded `input_ids`), rows ordered prompt by
     prompt (as `num_return_sequences`). A row ends at an EOS id (kept as its last token), or
     when `stop_text(its tokens)` says so (checked only after a token for which `stop_hint` is
@@ -122,16 +123,20 @@ def decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, n: int,
 
     `lookahead` > 0: speculative sampling with up to `lookahead` tokens drafted per row and step
     by `draft(prompt and generated tokens, limit)` (see the module docstring); the same
-    distribution, and at temperature 0 the same tokens, but other samples for a seed."""
+    distribution, and at temperature 0 the same tokens, but other samples for a seed.
+    `lookahead_max` > `lookahead`: as rows finish, the live ones draft longer (`draft_limit`)."""
     if lookahead < 0:
         raise ValueError(f"lookahead: {lookahead} is not >= 0 (0: no drafts)")
+    lookahead_max = lookahead if lookahead_max is None else lookahead_max
+    if lookahead_max < lookahead:
+        raise ValueError(f"lookahead_max: {lookahead_max} is below lookahead {lookahead}")
     generator = torch.Generator(device=input_ids.device).manual_seed(seed)
     padded = bool((attention_mask == 0).any())
     cache, logits, mask, next_position = _prefill(model, input_ids, attention_mask, n, padded)
     if lookahead > 0:
         prompts = [ids[keep.bool()].tolist() for ids, keep in zip(input_ids, attention_mask) for _ in range(n)]
         return _decode_speculative(model, cache, logits, mask, next_position, prompts, max_new_tokens, temperature,
-                                   top_p, generator, eos_ids, stop_text, stop_hint, lookahead, draft)
+                                   top_p, generator, eos_ids, stop_text, stop_hint, lookahead, draft, lookahead_max)
     rows = [DecodedRow([], False) for _ in range(logits.shape[0])]
     pad_id = next(iter(eos_ids)) if eos_ids else 0
     for step in range(max_new_tokens):
@@ -209,10 +214,24 @@ def verify_drafts(logits: torch.Tensor, drafts: torch.Tensor, temperature: float
     return accepted, indices.gather(1, at).squeeze(1).gather(1, choice).squeeze(1)
 
 
+def draft_limit(lookahead: int, lookahead_max: int, rows: int, live: int) -> int:
+    """Drafts per live row when `live` of a call's `rows` still decode: `lookahead` while all
+    do, then about as many tokens per pass in all as the full batch fed, up to `lookahead_max`.
+    A pass costs mostly its weight reads (SmolLM2-135M, bf16, one thread: ~32 ms plus ~0.9 ms
+    per token fed), so a lone row's extra drafts are nearly free.
+
+    >>> [draft_limit(4, 12, 4, live) for live in (4, 3, 2, 1)]
+    [4, 5, 9, 12]
+    >>> draft_limit(4, 4, 4, 1)
+    4
+    """
+    return max(lookahead, min(lookahead_max, (lookahead + 1) * rows // live - 1))
+
+
 def _decode_speculative(model, cache, logits: torch.Tensor, mask: torch.Tensor, next_position: torch.Tensor,
                         prompts: list[list[int]], max_new_tokens: int, temperature: float, top_p: float,
                         generator: torch.Generator, eos_ids: set[int], stop_text, stop_hint, lookahead: int,
-                        draft: Callable[[list[int], int], list[int]]) -> list[DecodedRow]:
+                        draft: Callable[[list[int], int], list[int]], lookahead_max: int) -> list[DecodedRow]:
     """`decode` with drafted tokens verified in one forward pass per step.
 
     Each step every row's cache grows by the same number of slots (its last token, its drafts,
@@ -235,8 +254,9 @@ def _decode_speculative(model, cache, logits: torch.Tensor, mask: torch.Tensor, 
             cache.batch_select_indices(kept_rows)
             mask, batch = mask[kept_rows], live
         drafts = []
+        width_limit = draft_limit(lookahead, lookahead_max, len(rows), len(batch))
         for i in batch:  # drafts only as long as the row may still grow: its drafts and one more token
-            limit = min(lookahead, max_new_tokens - len(rows[i].token_ids) - 1)
+            limit = min(width_limit, max_new_tokens - len(rows[i].token_ids) - 1)
             drafts.append(draft(prompts[i] + rows[i].token_ids, limit)[:limit])
         width = 1 + max(len(tokens) for tokens in drafts)
         slots = torch.arange(width, device=mask.device)

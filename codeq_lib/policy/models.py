@@ -435,12 +435,14 @@ def load_policy(
 ):
     """The policy on `model` ("embedded", a hub id, a local HF dir or a .gguf file), with an
     optional LoRA `adapter` on top. On a CPU it samples in bf16 where the CPU has native bf16
-    (`policy_dtype`) with eager attention: for one new token per step, SDPA's CPU kernel
-    cost more than the attention it computes (decode step 40 vs 64 ms, SmolLM2-135M, K=4)."""
+    (`policy_dtype`) with eager attention, in the form that reads a grouped-query KV cache
+    without copying it (attention.py; eager's logits to float rounding): for one new token per step, SDPA's
+    CPU kernel cost more than the attention it computes (decode step 40 vs 64 ms, SmolLM2-135M, K=4)."""
+    from codeq_lib.policy import attention
     from codeq_lib.policy.hf_policy import HFPolicy
 
     device = resolve_device(device)
-    attn = "eager" if device == "cpu" else None
+    attn = attention.register() if device == "cpu" else None
     loaded, tokenizer, name = load_model_and_tokenizer(model, device, policy_dtype(dtype, device), quantize_4bit, attn)
     if adapter is not None:
         loaded = attach_adapter(loaded, adapter)
