@@ -13,9 +13,10 @@ what the dtype/attention choice buys from what the loop itself buys; the `loop_l
 sides are the loop with prompt-lookup drafts of up to D tokens verified per forward pass
 (decode.py's `lookahead`; 0: one token per pass) beside the policy's default D, the
 `loop_lookahead_D_max_M` sides widen the drafts to at most M as rows finish (M = D: fixed;
-decode.draft_limit), `loop_policy_default_eager_attention` is the policy's loop on
-transformers' eager attention instead of attention.py's, and every side reports its forward
-passes per generated token. Rounds alternate the order of the
+decode.draft_limit), `loop_policy_default_model_forward` is the policy's loop through the
+model's own forward instead of lean.py's, `..._eager_attention` also on transformers' eager
+attention instead of attention.py's (the former default; all three draw the same samples),
+and every side reports its forward passes per generated token. Rounds alternate the order of the
 sides, so drifting load on a shared machine favours none.
 """
 
@@ -56,11 +57,12 @@ def load_side(model: str, dtype: str, attn: str, decoder: str):
 
 @contextlib.contextmanager
 def counting_forward_passes(model, counter: dict):
-    """Counts the model's forward passes (prefill and decode steps) into counter["forward_passes"]."""
+    """Counts the model's forward passes (prefill and decode steps) into counter["forward_passes"]:
+    calls of its input embedding, once per pass on every path (policy/lean.py's included)."""
     def count(*_):
         counter["forward_passes"] += 1
 
-    handle = model.register_forward_hook(count)
+    handle = model.get_input_embeddings().register_forward_hook(count)
     try:
         yield
     finally:
@@ -99,13 +101,15 @@ def main(argv: list[str] | None = None) -> int:
               for d in LOOKAHEADS if d != default.lookahead}
     sides |= {f"loop_lookahead_{default.lookahead}_max_{m}": dataclasses.replace(default, lookahead_max=m, stats=PolicyStats())
               for m in LOOKAHEAD_MAXES if m != default.lookahead_max}
-    # the policy's loop on transformers' eager attention (repeat_kv copies) instead of attention.py's
+    # the policy's loop through the model's own forward (not lean.py's), then also on transformers'
+    # eager attention (repeat_kv copies) instead of attention.py's: the former default
+    sides["loop_policy_default_model_forward"] = dataclasses.replace(default, lean=False, stats=PolicyStats())
     eager = load_side(args.model, dtype, "eager", "loop")
-    sides["loop_policy_default_eager_attention"] = dataclasses.replace(
-        eager, lookahead=default.lookahead, lookahead_max=default.lookahead_max)
+    sides["loop_policy_default_model_forward_eager_attention"] = dataclasses.replace(
+        eager, lookahead=default.lookahead, lookahead_max=default.lookahead_max, lean=False)
     messages = prompts(args.tasks)
     totals = {name: {"seconds": 0.0, "calls": 0, "generated_tokens": 0, "forward_passes": 0}
-              | ({"lookahead": side.lookahead, "lookahead_max": side.lookahead_max,
+              | ({"lookahead": side.lookahead, "lookahead_max": side.lookahead_max, "lean_forward": side.lean,
                   "attention": side.model.config._attn_implementation} if side.decoder == "loop" else {})
               for name, side in sides.items()}
     order = list(sides)

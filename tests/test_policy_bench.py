@@ -91,9 +91,13 @@ def test_decode_bench_runs_every_side_on_the_same_prompts(tmp_path, capsys):
     lookaheads = {f"loop_lookahead_{d}" for d in module.LOOKAHEADS if d != default["lookahead"]}
     maxes = {f"loop_lookahead_{default['lookahead']}_max_{m}" for m in module.LOOKAHEAD_MAXES if m != default["lookahead_max"]}
     assert set(report["sides"]) == ({"generate_fp32_sdpa", "generate_policy_dtype_eager", "loop_policy_default",
-                                     "loop_policy_default_eager_attention"} | lookaheads | maxes)
-    assert default["attention"] == "codeq_grouped_eager"
-    assert report["sides"]["loop_policy_default_eager_attention"]["attention"] == "eager"
+                                     "loop_policy_default_model_forward",
+                                     "loop_policy_default_model_forward_eager_attention"} | lookaheads | maxes)
+    assert default["attention"] == "codeq_grouped_eager" and default["lean_forward"]
+    former = report["sides"]["loop_policy_default_model_forward_eager_attention"]
+    assert former["attention"] == "eager" and not former["lean_forward"]
+    # the same samples on the three forward paths (the tiny model is fp32: lean equals the model's forward)
+    assert default["generated_tokens"] == report["sides"]["loop_policy_default_model_forward"]["generated_tokens"]
     assert all(side["calls"] == 2 and 0 < side["generated_tokens"] <= 2 * 2 * 4 for side in report["sides"].values())
     assert all(2 <= side["forward_passes"] <= 2 * 4 for side in report["sides"].values())  # prefill + steps, per call
     assert report["tokens_per_s_over_generate_fp32_sdpa"]["generate_fp32_sdpa"] == 1.0

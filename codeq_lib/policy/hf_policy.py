@@ -93,6 +93,8 @@ class HFPolicy:
     lookahead: int = LOOKAHEAD
     # drafts per row as rows finish and the pass has room (decode.draft_limit); = lookahead: fixed
     lookahead_max: int = LOOKAHEAD_MAX
+    # the loop calls lean.py's forward (same ops, no per-module machinery) where it applies
+    lean: bool = True
 
 
     def __post_init__(self) -> None:
@@ -165,13 +167,14 @@ class HFPolicy:
         import torch
 
         from codeq_lib.policy.decode import decode, rows_by_prompt
+        from codeq_lib.policy.lean import lean_model
         from codeq_lib.policy.stopping import program_end
 
         def ended(token_ids: list[int]) -> bool:
             return program_end(self.tokenizer.decode(token_ids, skip_special_tokens=True)) is not None
 
         with torch.inference_mode():
-            rows = decode(self.model, prompts["input_ids"], prompts["attention_mask"], n, max_new_tokens,
+            rows = decode(lean_model(self.model) if self.lean else self.model, prompts["input_ids"], prompts["attention_mask"], n, max_new_tokens,
                           temperature, top_p, seed, self.eos_ids,
                           stop_text=ended if self.stop_at_code_end else None, stop_hint=self._may_end_program,
                           lookahead=self.lookahead, lookahead_max=max(self.lookahead, self.lookahead_max))
