@@ -152,16 +152,14 @@ def evaluate(tasks: Sequence[Task], policy: Any, sandbox: Any, mode: str, budget
     With a `parallel.TaskPool`, its workers search the tasks (their own policy and sandbox;
     `policy` and `sandbox` are then unused) and this process writes the run folder."""
     run = EvalRun(tasks, mode, budget, config, out_dir, seed, round)
-    log, todo, done, config, seed = _open_run(run, getattr(pool or policy, "policy_id", None),
-                                              getattr(pool, "processes", 1))
     if pool is not None:
         if hooks:
             raise ValueError(f"search hooks {sorted(hooks)} cannot cross into worker processes; use pool=None")
-        finished = pool.map(evaluate_one, todo, mode=mode, budget=budget, config=config, seed=seed, round=round)
-    else:
-        guard = HiddenTestGuard(todo, sandbox)
-        finished = (evaluate_task(task, policy, sandbox, guard, mode, budget, config, seed, round, **hooks)
-                    for task in todo)
+        return evaluate_many([run], pool, progress, on_task_done)[0]
+    log, todo, done, config, seed = _open_run(run, getattr(policy, "policy_id", None), 1)
+    guard = HiddenTestGuard(todo, sandbox)
+    finished = (evaluate_task(task, policy, sandbox, guard, mode, budget, config, seed, round, **hooks)
+                for task in todo)
     for row, tree in tqdm(finished, desc=f"eval {mode}@{budget}", disable=not progress, initial=done,
                           total=len(tasks)):
         log.append(tree, row)
