@@ -70,9 +70,13 @@ def collect_one(task: Task, policy: Any, sandbox: Any, mode: str, budget: int, c
 def collect(tasks: Sequence[Task], policy: Any, sandbox: Any, mode: str = "mcts", budget: int = 20,
             config: SearchConfig | None = None, out_dir: str | Path = "collect",
             shard: tuple[int, int] = (0, 1), seed: int | None = None, round: int = 0, progress: bool = True,
-            on_task_done: Callable[[dict], None] | None = None, pool: Any = None, **hooks: Any) -> dict[str, Any]:
-    """Collect trees for this shard's unfinished tasks; returns the shard's summary. With a
-    `parallel.TaskPool` its workers search (`policy`, `sandbox` unused) and this process writes."""
+            on_task_done: Callable[[dict], None] | None = None, pool: Any = None, concurrency: int = 1,
+            **hooks: Any) -> dict[str, Any]:
+    """Collect trees for this shard's unfinished tasks; returns the shard's summary. `concurrency`
+    tasks are searched at once on `policy` and `sandbox`; with a `pool` (`study.scheduler`) its
+    workers search instead (`policy`, `sandbox` unused). This process writes the folder."""
+    from codeq_lib.study.scheduler import LocalPool
+
     config = config or SearchConfig()
     seed = config.seed if seed is None else seed
     if mode not in MODES:
@@ -84,16 +88,14 @@ def collect(tasks: Sequence[Task], policy: Any, sandbox: Any, mode: str = "mcts"
     mine = [task for task in tasks if in_shard(task.id, shard)]
     done = log.done_ids()
     todo = [task for task in mine if task.id not in done]
+    pool = pool or LocalPool(policy, sandbox, concurrency)
+    if hooks and pool.processes > 1:
+        raise ValueError(f"search hooks {sorted(hooks)} cannot cross into worker processes; use processes=1")
     write_json(out_dir / f"run{suffix}.json", run_metadata({
         "search": dataclasses.asdict(config), "mode": mode, "budget": budget, "seed": seed,
         "round": round, "shard": list(shard), "reward_tests": "visible+hidden (training split)",
-        "policy_id": getattr(pool or policy, "policy_id", None), "processes": getattr(pool, "processes", 1)}))
-    if pool is not None:
-        if hooks:
-            raise ValueError(f"search hooks {sorted(hooks)} cannot cross into worker processes; use pool=None")
-        finished = pool.map(collect_one, todo, mode=mode, budget=budget, config=config, seed=seed, round=round)
-    else:
-        finished = (collect_one(task, policy, sandbox, mode, budget, config, seed, round, **hooks) for task in todo)
+        "policy_id": pool.policy_id, "processes": pool.processes, "concurrency": getattr(pool, "concurrency", 1)}))
+    finished = pool.map(collect_one, todo, mode=mode, budget=budget, config=config, seed=seed, round=round, **hooks)
     for row, tree in tqdm(finished, desc=f"collect {mode}@{budget} shard {shard[0]}/{shard[1]}",
                           disable=not progress, initial=len(mine) - len(todo), total=len(mine)):
         log.append(tree, row)
@@ -124,7 +126,7 @@ def run_cli(args: argparse.Namespace) -> int:
     policy = open_policy(args)
     with open_sandbox(args) as sandbox:
         summary = collect(tasks, policy, sandbox, args.mode, args.budget, config, args.out, shard,
-                          round=args.round, progress=not args.no_progress)
+                          round=args.round, progress=not args.no_progress, concurrency=args.concurrency)
     print(f"collected shard {args.shard}: {summary['n_tasks']} tasks, {summary['nodes']} nodes, "
           f"{summary['llm_calls']} LLM calls; {time.perf_counter() - start:.1f}s -> {args.out}")
     return 0

@@ -75,10 +75,11 @@ def evaluate_task(task: Task, policy: Any, sandbox: Any, guard: HiddenTestGuard,
 
 
 def evaluate_one(task: Task, policy: Any, sandbox: Any, mode: str, budget: int, config: SearchConfig,
-                 seed: int, round: int = 0) -> tuple[dict, list[dict]]:
-    """`evaluate_task` in a worker process (`parallel.TaskPool`): the worker's own guard holds
-    this task's hidden tests only, and runs them once, on the committed answer."""
-    return evaluate_task(task, policy, sandbox, HiddenTestGuard([task], sandbox), mode, budget, config, seed, round)
+                 seed: int, round: int = 0, **hooks: Any) -> tuple[dict, list[dict]]:
+    """`evaluate_task` as one job of a pool (`study.scheduler`): its own guard holds this
+    task's hidden tests only, and runs them once, on the committed answer."""
+    return evaluate_task(task, policy, sandbox, HiddenTestGuard([task], sandbox), mode, budget, config, seed, round,
+                         **hooks)
 
 
 def summarize(rows: Sequence[dict], mode: str, budget: int) -> dict[str, Any]:
@@ -114,7 +115,8 @@ class EvalRun:
     round: int = 0
 
 
-def _open_run(run: EvalRun, policy_id: str | None, processes: int) -> tuple[RunLog, list[Task], int, SearchConfig, int]:
+def _open_run(run: EvalRun, policy_id: str | None, processes: int,
+              concurrency: int = 1) -> tuple[RunLog, list[Task], int, SearchConfig, int]:
     """Check the run, stamp run.json; (log, tasks still to do, tasks done, config, seed)."""
     config = run.config or SearchConfig()
     seed = config.seed if run.seed is None else run.seed  # per-task seeds derive from it (task_seed)
@@ -128,7 +130,8 @@ def _open_run(run: EvalRun, policy_id: str | None, processes: int) -> tuple[RunL
     todo = [task for task in run.tasks if task.id not in done]
     write_json(out_dir / "run.json", run_metadata({"search": dataclasses.asdict(config), "mode": run.mode,
                                                   "budget": run.budget, "seed": seed, "round": run.round,
-                                                  "policy_id": policy_id, "processes": processes}))
+                                                  "policy_id": policy_id, "processes": processes,
+                                                  "concurrency": concurrency}))
     return log, todo, len(run.tasks) - len(todo), config, seed
 
 
@@ -147,41 +150,33 @@ def _finish_run(run: EvalRun, log: RunLog) -> dict[str, Any]:
 def evaluate(tasks: Sequence[Task], policy: Any, sandbox: Any, mode: str, budget: int,
              config: SearchConfig | None, out_dir: str | Path, seed: int | None = None, round: int = 0,
              progress: bool = True, on_task_done: Callable[[dict], None] | None = None,
-             pool: Any = None, **hooks: Any) -> dict[str, Any]:
+             pool: Any = None, concurrency: int = 1, **hooks: Any) -> dict[str, Any]:
     """Evaluate every task not already finished in `out_dir`; returns the metrics dict.
-    With a `parallel.TaskPool`, its workers search the tasks (their own policy and sandbox;
-    `policy` and `sandbox` are then unused) and this process writes the run folder."""
+    `concurrency` tasks are searched at once on `policy` and `sandbox` (`study.scheduler.LocalPool`);
+    with a `pool` (a `TaskPool` of worker processes) its workers search instead. Either way
+    this process writes the run folder, and the results do not depend on how many ran at once."""
+    from codeq_lib.study.scheduler import LocalPool
+
     run = EvalRun(tasks, mode, budget, config, out_dir, seed, round)
-    if pool is not None:
-        if hooks:
-            raise ValueError(f"search hooks {sorted(hooks)} cannot cross into worker processes; use pool=None")
-        return evaluate_many([run], pool, progress, on_task_done)[0]
-    log, todo, done, config, seed = _open_run(run, getattr(policy, "policy_id", None), 1)
-    guard = HiddenTestGuard(todo, sandbox)
-    finished = (evaluate_task(task, policy, sandbox, guard, mode, budget, config, seed, round, **hooks)
-                for task in todo)
-    for row, tree in tqdm(finished, desc=f"eval {mode}@{budget}", disable=not progress, initial=done,
-                          total=len(tasks)):
-        log.append(tree, row)
-        if on_task_done is not None:
-            on_task_done(row)
-    return _finish_run(run, log)
+    return evaluate_many([run], pool or LocalPool(policy, sandbox, concurrency), progress, on_task_done, **hooks)[0]
 
 
-def _evaluate_job(job: tuple, policy: Any, sandbox: Any) -> tuple[int, dict, list[dict]]:
-    """One (run index, task) of `evaluate_many` in a worker: (run index, result row, tree rows)."""
+def _evaluate_job(job: tuple, policy: Any, sandbox: Any, **hooks: Any) -> tuple[int, dict, list[dict]]:
+    """One (run index, task) of `evaluate_many` in a pool: (run index, result row, tree rows)."""
     index, task, mode, budget, config, seed, round = job
-    row, tree = evaluate_one(task, policy, sandbox, mode, budget, config, seed, round)
+    row, tree = evaluate_one(task, policy, sandbox, mode, budget, config, seed, round, **hooks)
     return index, row, tree
 
 
 def evaluate_many(runs: Sequence[EvalRun], pool: Any, progress: bool = True,
-                  on_task_done: Callable[[dict], None] | None = None) -> list[dict[str, Any]]:
-    """`evaluate` for several runs through one `parallel.TaskPool` queue: run by run, task by
-    task, but a run's last tasks share the workers with the next run's first ones instead of
+                  on_task_done: Callable[[dict], None] | None = None, **hooks: Any) -> list[dict[str, Any]]:
+    """`evaluate` for several runs through one pool queue (`study.scheduler`): run by run, task
+    by task, but a run's last tasks share the workers with the next run's first ones instead of
     leaving a worker idle until the slowest finishes. Each run folder is written exactly as by
     `evaluate` (its metrics.json as soon as its last task is in); returns their metrics."""
-    opened = [_open_run(run, pool.policy_id, pool.processes) for run in runs]
+    if hooks and getattr(pool, "processes", 1) > 1:
+        raise ValueError(f"search hooks {sorted(hooks)} cannot cross into worker processes; use processes=1")
+    opened = [_open_run(run, pool.policy_id, pool.processes, getattr(pool, "concurrency", 1)) for run in runs]
     jobs = [(index, task, run.mode, run.budget, config, seed, run.round)
             for index, (run, (_, todo, _, config, seed)) in enumerate(zip(runs, opened)) for task in todo]
     remaining = [len(todo) for _, todo, *_ in opened]
@@ -190,7 +185,7 @@ def evaluate_many(runs: Sequence[EvalRun], pool: Any, progress: bool = True,
         if remaining[index] == 0:
             metrics[index] = _finish_run(run, opened[index][0])
     names = ", ".join(f"{run.mode}@{run.budget}" for run in runs)
-    bar = tqdm(pool.map(_evaluate_job, jobs), desc=f"eval {names}"[:60], disable=not progress,
+    bar = tqdm(pool.map(_evaluate_job, jobs, **hooks), desc=f"eval {names}"[:60], disable=not progress,
                initial=sum(done for _, _, done, *_ in opened), total=sum(len(run.tasks) for run in runs))
     for index, row, tree in bar:
         opened[index][0].append(tree, row)
@@ -214,6 +209,8 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per candidate run")
     parser.add_argument("--round", type=int, default=0, help="self-improvement round recorded in trees")
     parser.add_argument("--limit", type=int, default=None, help="only the first N tasks of the file")
+    parser.add_argument("--concurrency", type=int, default=8,
+                        help="tasks searched at once, their policy calls batched by one engine (results do not depend on it)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     group = parser.add_argument_group("search (SearchConfig)")
     for f in dataclasses.fields(SearchConfig):
@@ -260,7 +257,7 @@ def run_cli(args: argparse.Namespace) -> int:
     policy = open_policy(args)
     with open_sandbox(args) as sandbox:
         metrics = evaluate(tasks, policy, sandbox, args.mode, args.budget, config, args.out,
-                           round=args.round, progress=not args.no_progress)
+                           round=args.round, progress=not args.no_progress, concurrency=args.concurrency)
     lo, hi = metrics["ci95"]
     print(f"{args.mode}@{args.budget}: solved {metrics['solved']}/{metrics['n_tasks']} = "
           f"{metrics['solve_rate']:.3f} (95% CI {lo:.3f}-{hi:.3f}); llm_calls={metrics['llm_calls']} "

@@ -23,7 +23,7 @@ from codeq_lib.sandbox.config import SandboxConfig, sandbox_from_config
 from codeq_lib.search import SearchConfig
 from codeq_lib.tasks import load_tasks
 
-SAMPLER_VERSION = "loop-v3"  # policy/decode.py + stopping.py; bump when sampling changes what a seed draws
+SAMPLER_VERSION = "engine-v1"  # engine/ + stopping.py; bump when sampling changes what a seed draws
 TINY_MODEL = "tiny-random"  # a randomly initialised SmolLM2-shaped model: notebook smoke runs only
 
 
@@ -38,13 +38,13 @@ def model_identity(model: str) -> str:
 def sampler_identity() -> dict[str, str]:
     """How the policy samples, for run identities: a run folder made by another decoder or
     dtype is not resumed (same weights, other samples)."""
-    from codeq_lib.policy.attention import GROUPED_EAGER
-    from codeq_lib.policy.hf_policy import LOOKAHEAD, LOOKAHEAD_MAX
+    from codeq_lib.engine.slotted import KEY_CHUNK, QUERY_BLOCK
+    from codeq_lib.policy.hf_policy import LOOKAHEAD
     from codeq_lib.policy.models import policy_dtype, resolve_device
 
     device = resolve_device("auto")
-    return {"decoder": SAMPLER_VERSION, "lookahead": LOOKAHEAD, "lookahead_max": LOOKAHEAD_MAX, "dtype": policy_dtype("auto", device),
-            "device": device.split(":")[0], "attention": GROUPED_EAGER if device == "cpu" else "default"}
+    return {"decoder": SAMPLER_VERSION, "lookahead": LOOKAHEAD, "dtype": policy_dtype("auto", device),
+            "device": device.split(":")[0], "attention": f"chunked-{KEY_CHUNK}x{QUERY_BLOCK}"}
 
 
 def processes_field():
@@ -66,7 +66,7 @@ def _what_decides_a_task(identity: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in identity.items() if k != "tasks"}
     if isinstance(out.get("config"), dict):
         out["config"] = {k: v for k, v in out["config"].items()
-                         if k not in ("limit", "shard", "tasks", "processes", "call_cache")}
+                         if k not in ("limit", "shard", "tasks", "processes", "concurrency", "call_cache")}
     return out
 
 
@@ -102,6 +102,13 @@ def cpu_threads() -> int:
     import os
 
     return int(os.environ.get("CODEQ_TORCH_THREADS", "1"))
+
+
+def concurrency_field():
+    """The `concurrency` knob of the sampling stages (collect, evaluate, ablations)."""
+    return field(default=1, metadata={
+        "help": "tasks searched at once in each process, their policy calls batched by the process's "
+                "engine and their candidates run by its sandbox pool; results do not depend on it"})
 
 
 def call_cache_field():
@@ -169,6 +176,7 @@ class CollectStage:
     limit: int | None = field(default=None, metadata={"help": "only the first N tasks (tiny runs)"})
     shard: str = field(default="0/1", metadata={"help": "i/n: this process's share of the tasks"})
     processes: int = processes_field()
+    concurrency: int = concurrency_field()
     call_cache: str | None = call_cache_field()
     search: SearchConfig = field(default_factory=SearchConfig, metadata={"help": "search knobs"})
     sandbox: SandboxConfig = field(default_factory=SandboxConfig, metadata={"help": "sandbox knobs"})
@@ -181,8 +189,8 @@ def run_collect(cfg: CollectStage, policy_model: str, out_dir: str, round: int) 
     reset_if_changed(out_dir, {"config": dataclasses.asdict(cfg), "round": round,
                                "tasks": [t.to_dict() for t in tasks], "policy": model_identity(policy_model),
                                "sampler": sampler_identity()})
-    with searchers(policy_model, cfg.sandbox, cfg.processes, cfg.call_cache) as (policy, sandbox, pool):
-        return collect(tasks, policy, sandbox, mode=cfg.mode, budget=cfg.budget, config=cfg.search,
+    with searchers(policy_model, cfg.sandbox, cfg.processes, cfg.call_cache, cfg.concurrency) as pool:
+        return collect(tasks, None, None, mode=cfg.mode, budget=cfg.budget, config=cfg.search,
                        out_dir=out_dir, shard=parse_shard(cfg.shard), round=round, pool=pool)
 
 
@@ -274,34 +282,44 @@ class EvaluateStage:
     modes_by_policy: dict[str, list[str]] = field(default_factory=dict, metadata={
         "help": "per-policy override of `modes` (e.g. {round1: [single_pass]} when CPU time is short)"})
     processes: int = processes_field()
+    concurrency: int = concurrency_field()
     call_cache: str | None = call_cache_field()
     search: SearchConfig = field(default_factory=SearchConfig, metadata={"help": "search knobs"})
     sandbox: SandboxConfig = field(default_factory=SandboxConfig, metadata={"help": "sandbox knobs"})
 
 
 @contextmanager
-def searchers(policy_model: str, sandbox_cfg: SandboxConfig, processes: int, call_cache: str | None = None):
-    """(policy, sandbox, None) in this process, or (None, None, TaskPool) of `processes` workers."""
+def searchers(policy_model: str, sandbox_cfg: SandboxConfig, processes: int, call_cache: str | None = None,
+              concurrency: int = 1):
+    """A pool (`study.scheduler`) running `concurrency` searches at once in this process, or in
+    each of `processes` worker processes (each with its own policy, engine and sandbox)."""
+    from codeq_lib.study.scheduler import LocalPool, TaskPool
+
     if processes < 1:
         raise ValueError(f"params.yaml: processes must be >= 1, got {processes}")
+    if concurrency < 1:
+        raise ValueError(f"params.yaml: concurrency must be >= 1, got {concurrency}")
     if processes > 1:
-        from codeq_lib.parallel import TaskPool
-
-        with TaskPool(policy_model, sandbox_cfg, processes, call_cache) as pool:
-            yield None, None, pool
+        with TaskPool(policy_model, sandbox_cfg, processes, call_cache, concurrency) as pool:
+            yield pool
         return
     policy = open_policy(policy_model, call_cache=call_cache)
-    with sandbox_from_config(sandbox_cfg) as sandbox:
-        yield policy, sandbox, None
+    try:
+        with sandbox_from_config(sandbox_cfg) as sandbox:
+            yield LocalPool(policy, sandbox, concurrency)
+    finally:
+        close = getattr(policy, "close", None)
+        if close is not None:
+            close()
 
 
 def evaluate_runs(tasks_path: str, limit: int | None, sandbox_cfg: SandboxConfig, policy_model: str,
                   runs: list[tuple], out_dir: str, processes: int = 1,
-                  call_cache: str | None = None) -> list[dict[str, Any]]:
+                  call_cache: str | None = None, concurrency: int = 1) -> list[dict[str, Any]]:
     """Evaluate one policy in each run folder `(folder, mode, budget, search[, limit])` under
     `out_dir` (shared by the evaluate and ablations stages) on the first `limit` tasks (a run's
     own limit, when it has one, replaces it); each folder resumes or resets on its own."""
-    from codeq_lib.evaluate import EvalRun, evaluate, evaluate_many
+    from codeq_lib.evaluate import EvalRun, evaluate_many
 
     all_tasks = load_tasks(tasks_path)
     identity = {"policy": model_identity(policy_model), "sampler": sampler_identity()}  # hashes the weights once
@@ -312,12 +330,8 @@ def evaluate_runs(tasks_path: str, limit: int | None, sandbox_cfg: SandboxConfig
         reset_if_changed(run_dir, {**identity, "tasks": [t.to_dict() for t in tasks], "mode": mode,
                                    "budget": budget, "search": dataclasses.asdict(search)})
         planned.append(EvalRun(tasks, mode, budget, search, run_dir))
-    with searchers(policy_model, sandbox_cfg, processes, call_cache) as (policy, sandbox, pool):
-        if pool is not None:  # one queue: no worker waits for a run's slowest task
-            all_metrics = evaluate_many(planned, pool)
-        else:
-            all_metrics = [evaluate(run.tasks, policy, sandbox, run.mode, run.budget, run.config, run.out_dir)
-                           for run in planned]
+    with searchers(policy_model, sandbox_cfg, processes, call_cache, concurrency) as pool:
+        all_metrics = evaluate_many(planned, pool)  # one queue: no worker waits for a run's slowest task
     rows = [{"run": folder, **metrics} for (folder, *_), metrics in zip(runs, all_metrics)]
     write_json(Path(out_dir) / "summary.json", rows)
     return rows
@@ -329,7 +343,8 @@ def run_evaluate(cfg: EvaluateStage, policy_model: str, policy_name: str, out_di
     for mode in cfg.modes_by_policy.get(policy_name, cfg.modes):
         budget = 1 if mode == "single_pass" else cfg.budget
         runs.append((f"{mode}@{budget}", mode, budget, cfg.search))
-    rows = evaluate_runs(cfg.tasks, cfg.limit, cfg.sandbox, policy_model, runs, out_dir, cfg.processes, cfg.call_cache)
+    rows = evaluate_runs(cfg.tasks, cfg.limit, cfg.sandbox, policy_model, runs, out_dir, cfg.processes, cfg.call_cache,
+                         cfg.concurrency)
     return [{"policy": policy_name, **row} for row in rows]
 
 
@@ -362,6 +377,7 @@ class AblationStage:
                 "evaluate's MCTS run, shared through call_cache"})
     curve_limit: int | None = field(default=None, metadata={"help": "tasks of the mcts_budgets runs (null: all)"})
     processes: int = processes_field()
+    concurrency: int = concurrency_field()
     call_cache: str | None = call_cache_field()
     search: SearchConfig = field(default_factory=SearchConfig, metadata={"help": "search knobs"})
     sandbox: SandboxConfig = field(default_factory=SandboxConfig, metadata={"help": "sandbox knobs"})
@@ -380,7 +396,7 @@ def ablation_runs(cfg: AblationStage) -> list[tuple]:
 def run_ablations(cfg: AblationStage, policy_model: str, out_dir: str) -> list[dict[str, Any]]:
     """Every ablation run of the base policy on the held-out split (resumable per run)."""
     return evaluate_runs(cfg.tasks, cfg.limit, cfg.sandbox, policy_model, ablation_runs(cfg), out_dir, cfg.processes,
-                         cfg.call_cache)
+                         cfg.call_cache, cfg.concurrency)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Worker processes (parallel.TaskPool) change how fast a run goes, never what it finds."""
+"""Worker processes (study.scheduler.TaskPool) change how fast a run goes, never what it finds."""
 
 import json
 
@@ -47,7 +47,7 @@ def test_two_processes_find_what_one_process_finds(tmp_path):
 
 
 def test_a_worker_that_cannot_start_is_reported_not_respawned(tmp_path):
-    from codeq_lib.parallel import TaskPool
+    from codeq_lib.study.scheduler import TaskPool
 
     with pytest.raises(RuntimeError, match="worker could not start.*no/such/model"):
         TaskPool(str(tmp_path / "no/such/model"), SandboxConfig(workers=1), processes=2)
@@ -57,7 +57,7 @@ KILLED_EVALUATION = """
 import os, signal, sys
 from codeq_lib.curriculum import curriculum_tasks
 from codeq_lib.evaluate import evaluate
-from codeq_lib.parallel import TaskPool
+from codeq_lib.study.scheduler import TaskPool
 from codeq_lib.sandbox.config import SandboxConfig
 from codeq_lib.search import SearchConfig
 from codeq_lib.stages import TINY_MODEL

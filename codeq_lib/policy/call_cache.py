@@ -27,10 +27,12 @@ from codeq_lib.policy.types import Generation
 
 
 def policy_code_hash() -> str:
-    """sha256 over the source of codeq_lib/policy: any change to how we sample is a new cache."""
+    """sha256 over the source of codeq_lib/policy and codeq_lib/engine: any change to how we
+    sample is a new cache."""
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    package = Path(__file__).parent.parent
+    for path in sorted([*(package / "policy").glob("*.py"), *(package / "engine").glob("*.py")]):
+        digest.update(f"{path.parent.name}/{path.name}".encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 

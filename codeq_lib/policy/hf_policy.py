@@ -1,15 +1,19 @@
 """A policy on a local transformers causal LM: batched seeded sampling, exact token
 counting and the yes/no critic.
 
-One expansion = ONE `generate` call: the prompt is tokenised once and its K copies
-decode as one batch (what `num_return_sequences=K` does inside generate) (DESIGN.md "Speed": batch the K
-rewrites). Several prompts go in one left-padded batch (`sample_batch`). Tokens are counted
-from the tensors, not re-tokenised text: prompt tokens are the attention mask's ones (no
-padding), a completion's tokens run up to and including its first EOS.
+One expansion = ONE call: the prompt is tokenised once and its K rewrites decode together.
+With the default decoder "loop" the call goes to the policy's engine (`codeq_lib.engine.loop`),
+which batches it with the calls of every other search running in this process (continuous
+batching) and gives each row what it would get alone; "call" is the former per-call decode
+loop (`decode.py`) and "generate" transformers' generate, kept as benchmark references.
+Tokens are counted from token ids, not re-tokenised text: prompt tokens without padding, a
+completion's tokens up to and including its first EOS. Thread-safe: many searches share one
+policy (`study.scheduler`).
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
@@ -24,6 +28,32 @@ LOOKAHEAD = 4  # draft length with the best measured wall time per call (bench/d
 # Measured (14 repair prompts x 3 rounds, K = 4, one thread): widening to 8 or 12 gave 81.0 and
 # 78.4 tok/s against 83.3 fixed: a lone row's longer drafts are mostly rejected
 LOOKAHEAD_MAX = LOOKAHEAD
+
+
+DECODERS = ("loop", "call", "generate")
+
+
+class CodeEndStop:
+    """The engine's per-row stop rule (stopping.py): the row's text is decoded piece by piece,
+    at tokens holding a newline or backtick (the only ones after which a program can end), and
+    `ProgramEndTracker` resumes where it stopped: no step re-reads the whole row."""
+
+    def __init__(self, policy: "HFPolicy"):
+        from codeq_lib.policy.stopping import ProgramEndTracker
+
+        self.policy = policy
+        self.pending: list[int] = []
+        self.tracker = ProgramEndTracker()
+
+    def push(self, token: int) -> bool:
+        self.pending.append(token)
+        if not self.policy._may_end_program(token):
+            return False
+        piece = self.policy.tokenizer.decode(self.pending, skip_special_tokens=True)
+        if "\ufffd" in piece:  # a character split across tokens: wait for the rest of it
+            return False
+        self.pending = []
+        return self.tracker.extend(piece)
 
 
 def single_token_ids(tokenizer, words: Sequence[str]) -> list[int]:
@@ -85,9 +115,11 @@ class HFPolicy:
     stats: PolicyStats = field(default_factory=PolicyStats)
     critic_temperature: float = 1.0
     stop_at_code_end: bool = True
-    # "loop": codeq's decode loop (prompt prefilled once, exact fast nucleus sampling);
-    # "generate": transformers' generate (the reference it is benchmarked against)
+    # "loop": the batching engine (engine/loop.py), shared by every search in this process;
+    # "call": the former per-call decode loop (decode.py); "generate": transformers' generate
     decoder: str = "loop"
+    # rows the engine decodes at once (calls beyond wait for a free slot)
+    max_rows: int = 64
     # the loop's prompt-lookup drafts per step (decode.py): a rewrite copies most of the
     # program it fixes; the same distribution, other samples for a seed. 0: one token per step
     lookahead: int = LOOKAHEAD
@@ -102,9 +134,27 @@ class HFPolicy:
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model.eval()
-        if self.decoder not in ("loop", "generate"):
-            raise ValueError(f"decoder: {self.decoder!r} is not one of ['loop', 'generate']")
+        if self.decoder not in DECODERS:
+            raise ValueError(f"decoder: {self.decoder!r} is not one of {list(DECODERS)}")
         self._ends_line_cache: dict[int, bool] = {}
+        self._stats_lock = threading.Lock()
+        self._engine = None
+
+    @property
+    def engine(self):
+        """The batching engine on this policy's model (started on first use)."""
+        if self._engine is None:
+            from codeq_lib.engine.loop import LoopEngine
+
+            self._engine = LoopEngine(self.model, self.eos_ids, self.tokenizer.pad_token_id, lookahead=self.lookahead,
+                                      max_rows=self.max_rows,
+                                      row_stop=(lambda: CodeEndStop(self)) if self.stop_at_code_end else None)
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
 
     @property
     def device(self):
@@ -151,19 +201,27 @@ class HFPolicy:
         global RNG state (its own torch.Generator; generate: torch.random.fork_rng)."""
         if n < 1 or max_new_tokens < 1:
             raise ValueError(f"n and max_new_tokens must be >= 1, got n={n}, max_new_tokens={max_new_tokens}")
-        prompts = self.encode(message_lists)
-        prompt_lengths = [int(length) for length in prompts["attention_mask"].sum(dim=1).tolist()]  # no padding
-        sampler = self._sample_loop if self.decoder == "loop" else self._sample_generate
-        results = sampler(prompts, prompt_lengths, n, temperature, top_p, max_new_tokens, seed)
+        if self.decoder == "loop":
+            token_lists = self.tokenizer([self.render(m) for m in message_lists], add_special_tokens=False)["input_ids"]
+            prompt_lengths = [len(ids) for ids in token_lists]
+            rows = self.engine.sample(token_lists, n, temperature, top_p, max_new_tokens, seed)
+            results = [[self._generation(row.token_ids, length, row.stopped) for row in group]
+                       for group, length in zip(rows, prompt_lengths)]
+        else:
+            prompts = self.encode(message_lists)
+            prompt_lengths = [int(length) for length in prompts["attention_mask"].sum(dim=1).tolist()]  # no padding
+            sampler = self._sample_loop if self.decoder == "call" else self._sample_generate
+            results = sampler(prompts, prompt_lengths, n, temperature, top_p, max_new_tokens, seed)
         generated = [g for row in results for g in row]
-        self.stats.calls += 1
-        self.stats.sequences += len(generated)
-        self.stats.prompt_tokens += int(sum(prompt_lengths))
-        self.stats.generated_tokens += sum(g.completion_tokens for g in generated)
+        with self._stats_lock:
+            self.stats.calls += 1
+            self.stats.sequences += len(generated)
+            self.stats.prompt_tokens += int(sum(prompt_lengths))
+            self.stats.generated_tokens += sum(g.completion_tokens for g in generated)
         return results
 
     def _sample_loop(self, prompts, prompt_lengths, n, temperature, top_p, max_new_tokens, seed) -> list[list[Generation]]:
-        """codeq's decode loop (decode.py): the shared prompt is prefilled once."""
+        """The former per-call decode loop (decode.py): the shared prompt is prefilled once."""
         import torch
 
         from codeq_lib.policy.decode import decode, rows_by_prompt
@@ -257,12 +315,19 @@ class HFPolicy:
         no_ids = single_token_ids(self.tokenizer, NO_WORDS)
         if not yes_ids or not no_ids:
             raise ValueError(f"{self.policy_id}: tokenizer has no single-token yes/no answer words")
-        batch = self.encode(message_lists)
-        position_ids = (batch["attention_mask"].cumsum(dim=1) - 1).clamp(min=0)
-        with torch.inference_mode():
-            logits = self.model(**batch, position_ids=position_ids, use_cache=False).logits[:, -1, :]
-        self.stats.critic_calls += 1
-        self.stats.prompt_tokens += int(batch["attention_mask"].sum())
+        if self.decoder == "loop":  # batched with other searches' critic calls (same numbers as alone)
+            token_lists = self.tokenizer([self.render(m) for m in message_lists], add_special_tokens=False)["input_ids"]
+            logits = self.engine.critic_logits(token_lists)
+            prompt_tokens = sum(len(ids) for ids in token_lists)
+        else:
+            batch = self.encode(message_lists)
+            position_ids = (batch["attention_mask"].cumsum(dim=1) - 1).clamp(min=0)
+            with torch.inference_mode():
+                logits = self.model(**batch, position_ids=position_ids, use_cache=False, logits_to_keep=1).logits[:, -1, :]
+            prompt_tokens = int(batch["attention_mask"].sum())
+        with self._stats_lock:
+            self.stats.critic_calls += 1
+            self.stats.prompt_tokens += prompt_tokens
         return [p_yes(row, yes_ids, no_ids, self.critic_temperature) for row in logits]
 
     def describe(self) -> dict[str, Any]:

@@ -96,3 +96,37 @@ class CodeBlockClosed(StoppingCriteria):
 
         texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_length:], skip_special_tokens=True)
         return torch.tensor([program_end(t) is not None for t in texts], device=input_ids.device)
+
+
+class ProgramEndTracker:
+    """`program_end` checked as a completion grows, without re-reading it: the opening fence is
+    found once and the scan for top-level test code resumes at the first line not yet judged
+    (a complete line's verdict never changes as text is added after it). `extend(piece)`
+    returns True once the program has ended; `program_end(text)` on the final text says where.
+    """
+
+    def __init__(self) -> None:
+        self.text = ""
+        self._block_start: int | None = None
+        self._position = 0
+
+    def extend(self, piece: str) -> bool:
+        self.text += piece
+        if code_block_closed(self.text):
+            return True
+        if self._block_start is None:
+            opening = _OPENING_FENCE_RE.search(self.text)
+            if opening is None:
+                return False
+            self._block_start = self._position = opening.end()
+        text, start = self.text, self._block_start
+        while True:
+            end = text.find("\n", self._position)
+            if end < 0:
+                return False
+            line = text[self._position:end]
+            if line.startswith(FENCE):
+                return False  # cannot happen without code_block_closed; kept as trailing_test_code
+            if line[:1].strip() and not _PROGRAM_LINE_RE.match(line) and _defines_something(text[start:self._position]):
+                return True
+            self._position = end + 1

@@ -145,8 +145,10 @@ class Sandbox:
         self._channels.append(fresh)
         return fresh
 
-    def run(self, code: str, task, tests: Sequence) -> ExecResult:
-        """Run one candidate against `tests` (a list of TestCase) and score it here."""
+    def run(self, code: str, task, tests: Sequence, tally: dict | None = None) -> ExecResult:
+        """Run one candidate against `tests` (a list of TestCase) and score it here. `tally`
+        (a dict) counts this call's "executions" and "cache_hits": the sandbox's own counters
+        are shared by every search running at once."""
         name = self.backend.name
         problem = precheck(code, task, tests)
         if problem:
@@ -161,11 +163,15 @@ class Sandbox:
             if hit is not None:
                 with self._lock:
                     self.cache_hits += 1
+                    if tally is not None:
+                        tally["cache_hits"] = tally.get("cache_hits", 0) + 1
                 return hit
         result = syntax_error_result(code, tests, name)
         if result is None:
             with self._lock:
                 self.executions += 1
+                if tally is not None:
+                    tally["executions"] = tally.get("executions", 0) + 1
             try:
                 response = self._execute(build_request(code, task, tests, self.limits))
             except Exception as exc:  # a dead worker that could not be restarted: this run only
@@ -180,17 +186,18 @@ class Sandbox:
             self.cache.put(key, result)
         return result
 
-    def run_batch(self, jobs: Sequence[tuple], progress: bool = False) -> list[ExecResult]:
-        """Run many (code, task, tests) jobs in parallel across the workers; order is kept."""
+    def run_batch(self, jobs: Sequence[tuple], progress: bool = False, tally: dict | None = None) -> list[ExecResult]:
+        """Run many (code, task, tests) jobs in parallel across the workers; order is kept.
+        Thread-safe: many searches share one sandbox, each with its own `tally` (see `run`)."""
         jobs = list(jobs)
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            futures = [pool.submit(self._run_job, job) for job in jobs]
+            futures = [pool.submit(self._run_job, job, tally) for job in jobs]
             return [f.result() for f in tqdm(futures, desc=f"sandbox[{self.backend.name}]",
                                              disable=not progress, leave=False)]
 
-    def _run_job(self, job) -> ExecResult:
+    def _run_job(self, job, tally: dict | None = None) -> ExecResult:
         try:
             code, task, tests = job
         except (TypeError, ValueError):
             return could_not_run(0, "each job must be a (code, task, tests) tuple", self.backend.name)
-        return self.run(code, task, tests)
+        return self.run(code, task, tests, tally)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
+from codeq_lib.sandbox.pool import Sandbox
 from codeq_lib.search.config import SearchConfig
 from codeq_lib.search.tree import Node, Tree
 from codeq_lib.tasks import Task, TestCase
@@ -85,10 +86,17 @@ def run_programs(ctx: SearchContext, codes: list[str]) -> list[Any]:
     """All programs at once on the search tests (one batch: the sandbox runs them in parallel)."""
     if not codes:
         return []
-    before_exec = getattr(ctx.sandbox, "executions", 0)
-    before_hits = getattr(ctx.sandbox, "cache_hits", 0)
-    results = ctx.sandbox.run_batch([(code, ctx.task, ctx.tests) for code in codes])
+    jobs = [(code, ctx.task, ctx.tests) for code in codes]
     ctx.counters.sandbox_runs += len(codes)
+    if isinstance(ctx.sandbox, Sandbox):  # shared by concurrent searches: count this call's own work
+        tally: dict[str, int] = {}
+        results = ctx.sandbox.run_batch(jobs, tally=tally)
+        ctx.counters.sandbox_executions += tally.get("executions", 0)
+        ctx.counters.sandbox_cache_hits += tally.get("cache_hits", 0)
+        return results
+    before_exec = getattr(ctx.sandbox, "executions", 0)  # a wrapper (tests): its counters are this search's
+    before_hits = getattr(ctx.sandbox, "cache_hits", 0)
+    results = ctx.sandbox.run_batch(jobs)
     ctx.counters.sandbox_executions += getattr(ctx.sandbox, "executions", 0) - before_exec
     ctx.counters.sandbox_cache_hits += getattr(ctx.sandbox, "cache_hits", 0) - before_hits
     return results
