@@ -38,13 +38,13 @@ def model_identity(model: str) -> str:
 def sampler_identity() -> dict[str, str]:
     """How the policy samples, for run identities: a run folder made by another decoder or
     dtype is not resumed (same weights, other samples)."""
-    from codeq_lib.engine.slotted import KEY_CHUNK, QUERY_BLOCK
+    from codeq_lib.engine.slotted import KEY_CHUNK
     from codeq_lib.policy.hf_policy import LOOKAHEAD
     from codeq_lib.policy.models import policy_dtype, resolve_device
 
     device = resolve_device("auto")
     return {"decoder": SAMPLER_VERSION, "lookahead": LOOKAHEAD, "dtype": policy_dtype("auto", device),
-            "device": device.split(":")[0], "attention": f"chunked-{KEY_CHUNK}x{QUERY_BLOCK}"}
+            "device": device.split(":")[0], "attention": f"key-chunks-{KEY_CHUNK}"}
 
 
 def processes_field():
@@ -118,9 +118,10 @@ def call_cache_field():
                 "begin alike share their first calls; results do not depend on it. null: no cache"})
 
 
-def open_policy(model: str, adapter: str | None = None, call_cache: str | None = None):
+def open_policy(model: str, adapter: str | None = None, call_cache: str | None = None, **options: Any):
     """`model`: a checkpoint dir, 'embedded', a hub id, a .gguf file, or 'tiny-random'.
-    With `call_cache`, sample calls are memoised there, keyed by the weights and the sampler."""
+    With `call_cache`, sample calls are memoised there, keyed by the weights and the sampler.
+    `options` set policy fields (e.g. decoder="call", the former per-call loop, for benchmarks)."""
     import torch
     import transformers
 
@@ -131,6 +132,10 @@ def open_policy(model: str, adapter: str | None = None, call_cache: str | None =
         torch.set_num_threads(cpu_threads())
 
     policy = tiny_random_policy() if model == TINY_MODEL else load_policy(model, adapter=adapter)
+    for name, value in options.items():
+        if not hasattr(policy, name):
+            raise ValueError(f"policy option {name!r} is not a field of {type(policy).__name__}")
+        setattr(policy, name, value)
     if call_cache is None:
         return policy
     identity = {"model": model_identity(model), "adapter": model_identity(adapter) if adapter else None,
@@ -290,7 +295,7 @@ class EvaluateStage:
 
 @contextmanager
 def searchers(policy_model: str, sandbox_cfg: SandboxConfig, processes: int, call_cache: str | None = None,
-              concurrency: int = 1):
+              concurrency: int = 1, policy_options: dict[str, Any] | None = None):
     """A pool (`study.scheduler`) running `concurrency` searches at once in this process, or in
     each of `processes` worker processes (each with its own policy, engine and sandbox)."""
     from codeq_lib.study.scheduler import LocalPool, TaskPool
@@ -300,10 +305,10 @@ def searchers(policy_model: str, sandbox_cfg: SandboxConfig, processes: int, cal
     if concurrency < 1:
         raise ValueError(f"params.yaml: concurrency must be >= 1, got {concurrency}")
     if processes > 1:
-        with TaskPool(policy_model, sandbox_cfg, processes, call_cache, concurrency) as pool:
+        with TaskPool(policy_model, sandbox_cfg, processes, call_cache, concurrency, policy_options) as pool:
             yield pool
         return
-    policy = open_policy(policy_model, call_cache=call_cache)
+    policy = open_policy(policy_model, call_cache=call_cache, **(policy_options or {}))
     try:
         with sandbox_from_config(sandbox_cfg) as sandbox:
             yield LocalPool(policy, sandbox, concurrency)
@@ -315,7 +320,8 @@ def searchers(policy_model: str, sandbox_cfg: SandboxConfig, processes: int, cal
 
 def evaluate_runs(tasks_path: str, limit: int | None, sandbox_cfg: SandboxConfig, policy_model: str,
                   runs: list[tuple], out_dir: str, processes: int = 1,
-                  call_cache: str | None = None, concurrency: int = 1) -> list[dict[str, Any]]:
+                  call_cache: str | None = None, concurrency: int = 1,
+                  policy_options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Evaluate one policy in each run folder `(folder, mode, budget, search[, limit])` under
     `out_dir` (shared by the evaluate and ablations stages) on the first `limit` tasks (a run's
     own limit, when it has one, replaces it); each folder resumes or resets on its own."""
@@ -330,7 +336,7 @@ def evaluate_runs(tasks_path: str, limit: int | None, sandbox_cfg: SandboxConfig
         reset_if_changed(run_dir, {**identity, "tasks": [t.to_dict() for t in tasks], "mode": mode,
                                    "budget": budget, "search": dataclasses.asdict(search)})
         planned.append(EvalRun(tasks, mode, budget, search, run_dir))
-    with searchers(policy_model, sandbox_cfg, processes, call_cache, concurrency) as pool:
+    with searchers(policy_model, sandbox_cfg, processes, call_cache, concurrency, policy_options) as pool:
         all_metrics = evaluate_many(planned, pool)  # one queue: no worker waits for a run's slowest task
     rows = [{"run": folder, **metrics} for (folder, *_), metrics in zip(runs, all_metrics)]
     write_json(Path(out_dir) / "summary.json", rows)

@@ -25,8 +25,13 @@ from typing import Any, Callable, Protocol
 import torch
 
 from codeq_lib.engine.drafts import DraftIndex, PromptIndex
-from codeq_lib.engine.slotted import QUERY_BLOCK, SlottedModel, gemm_row_invariant_from, round_up
-from codeq_lib.engine.streams import ACCEPT, DRAW, row_seed, sample_rows, uniform, verify_rows
+from codeq_lib.engine.slotted import SlottedModel, gemm_row_invariant_from
+from codeq_lib.engine.streams import DRAW, row_seed, sample_rows, uniform, verify_rows
+
+
+# tokens a decode pass feeds in all before drafts are cut (pass_width); measured on this CPU
+# (bench/throughput.py --tokens-per-pass): see docs/performance.md
+TOKENS_PER_PASS = 24
 
 
 class RowStop(Protocol):
@@ -76,7 +81,8 @@ class LoopEngine:
     """The batching decode loop behind `HFPolicy` (engine "loop"); thread-safe `sample`/`critic`."""
 
     def __init__(self, model: Any, eos_ids: set[int], pad_id: int, lookahead: int = 4, max_rows: int = 64,
-                 row_stop: Callable[[], RowStop] | None = None, min_rows: int | None = None):
+                 row_stop: Callable[[], RowStop] | None = None, min_rows: int | None = None,
+                 tokens_per_pass: int = TOKENS_PER_PASS):
         if lookahead < 0:
             raise ValueError(f"lookahead: {lookahead} is not >= 0 (0: no drafts)")
         if max_rows < 1:
@@ -86,9 +92,8 @@ class LoopEngine:
         self.lookahead, self.max_rows, self.row_stop = lookahead, max_rows, row_stop
         if min_rows is None:  # token rows per pass for which this machine's GEMM rounds like any larger batch
             min_rows = gemm_row_invariant_from(self.forward.config.hidden_size, self.forward.dtype, self.forward.device)
-        self.forward.min_rows = min_rows
-        # a decode step feeds each row its last token and its drafts, padded to one width
-        self.width = max(1 + lookahead, min_rows)
+        self.forward.min_rows = self.min_rows = min_rows
+        self.tokens_per_pass = tokens_per_pass
         self.cache = self.forward.new_cache(slots=max(8, min(max_rows, 16)), length=512)
         self.live: list[_Row] = []
         self.waiting: list[_Call] = []
@@ -185,12 +190,12 @@ class LoopEngine:
         first = len(self.live)
         total = len(call.prompts) * call.n
         for p, prompt in enumerate(call.prompts):
-            width = round_up(len(prompt), QUERY_BLOCK)
+            width = max(len(prompt), self.min_rows)  # the prompt whole: M = its length
             slot = first + p * call.n
-            self.cache.ensure(first + total, width + call.max_new_tokens + self.width)
+            self.cache.ensure(first + total, width + call.max_new_tokens + 1 + self.lookahead + self.min_rows)
             ids = torch.tensor([prompt + [self.pad_id] * (width - len(prompt))], device=self.forward.device)
             logits = self.forward(self.cache, slot, ids, torch.zeros(1, dtype=torch.long, device=ids.device),
-                                  QUERY_BLOCK, logits_at=torch.tensor([len(prompt) - 1], device=ids.device))
+                                  logits_at=torch.tensor([len(prompt) - 1], device=ids.device))
             index = PromptIndex(prompt)
             rows = []
             for j in range(call.n):
@@ -215,19 +220,35 @@ class LoopEngine:
         elif len(row.tokens) >= row.call.max_new_tokens:
             row.finished = True
 
+    def pass_width(self, live: int) -> int:
+        """Tokens fed per row in a pass with `live` rows: the last token plus drafts while the pass
+        is small (a pass is then bound by weight reads and per-op overhead, so drafts are nearly
+        free), fewer as rows join (then every fed token costs compute; `tokens_per_pass`), and at
+        least enough that every matmul has `min_rows` rows (see slotted.py). What a row samples
+        does not depend on it (`streams.verify_rows`).
+
+        >>> engine = LoopEngine.__new__(LoopEngine)
+        >>> engine.lookahead, engine.tokens_per_pass, engine.min_rows = 4, 24, 4
+        >>> [engine.pass_width(live) for live in (1, 2, 4, 8, 12, 16, 64)]
+        [5, 5, 5, 3, 2, 1, 1]
+        """
+        drafted = 1 + min(self.lookahead, max(0, self.tokens_per_pass // live - 1))
+        return max(drafted, -(-self.min_rows // live))
+
     def _step(self) -> None:
         """One pass over every live row: its last token and drafts, verified per row."""
-        rows, width = self.live, self.width
-        drafts = [row.drafts.draft(min(self.lookahead, row.call.max_new_tokens - len(row.tokens) - 1))
+        rows = self.live
+        width = self.pass_width(len(rows))
+        drafts = [row.drafts.draft(min(width - 1, row.call.max_new_tokens - len(row.tokens) - 1))
                   for row in rows]
         device = self.forward.device
         ids = torch.tensor([[row.tokens[-1]] + d + [self.pad_id] * (width - 1 - len(d)) for row, d in zip(rows, drafts)],
                            device=device)
         starts = torch.tensor([row.position for row in rows], device=device)
-        logits = self.forward(self.cache, 0, ids, starts, width)
+        logits = self.forward(self.cache, 0, ids, starts)
         self.steps += 1
         candidates = torch.tensor([d + [-1] * (width - 1 - len(d)) for d in drafts], dtype=torch.long, device=device)
-        accepted, after = self._verify(rows, logits, candidates)
+        accepted, after = self._verify(rows, logits, candidates, width)
         for row, tokens, count, token in zip(rows, drafts, accepted.tolist(), after.tolist()):
             row.position += 1 + count
             for new in tokens[:count] + [token]:
@@ -236,8 +257,8 @@ class LoopEngine:
                     break
         self._retire()
 
-    def _verify(self, rows: list[_Row], logits: torch.Tensor, candidates: torch.Tensor):
-        """Per temperature group (calls may differ), speculative verification from row streams."""
+    def _verify(self, rows: list[_Row], logits: torch.Tensor, candidates: torch.Tensor, width: int):
+        """Per sampling setting (calls may differ), drafts checked against the rows' own samples."""
         accepted = torch.zeros(len(rows), dtype=torch.long)
         after = torch.zeros(len(rows), dtype=torch.long)
         groups: dict[tuple[float, float], list[int]] = {}
@@ -246,14 +267,11 @@ class LoopEngine:
         for (temperature, top_p), members in groups.items():
             index = torch.tensor(members)
             if temperature > 0:
-                width = self.width
-                accept_u = torch.tensor([[uniform(rows[i].seed, len(rows[i].tokens) + j, ACCEPT) for j in range(width)]
-                                         for i in members], dtype=torch.float64)
-                draw_u = torch.tensor([[uniform(rows[i].seed, len(rows[i].tokens) + j, DRAW) for j in range(width)]
-                                       for i in members], dtype=torch.float64)
+                draws = torch.tensor([[uniform(rows[i].seed, len(rows[i].tokens) + j, DRAW) for j in range(width)]
+                                      for i in members], dtype=torch.float64)
             else:
-                accept_u = draw_u = torch.zeros(len(members), self.width, dtype=torch.float64)
-            a, t = verify_rows(logits[index], candidates[index], temperature, top_p, accept_u, draw_u)
+                draws = torch.zeros(len(members), width, dtype=torch.float64)
+            a, t = verify_rows(logits[index], candidates[index], temperature, top_p, draws)
             accepted[index], after[index] = a.cpu(), t.cpu()
         return accepted, after
 
@@ -267,7 +285,7 @@ class LoopEngine:
                 continue
             last = self.live.pop()
             if last is not row:
-                self.cache.copy_slot(len(self.live), slot, last.position + self.width)
+                self.cache.copy_slot(len(self.live), slot, last.position)
                 self.live[slot] = last
             row.call.open_rows -= 1
             if row.call.open_rows == 0 and not row.call.future.done():
@@ -281,9 +299,9 @@ class LoopEngine:
         first = len(self.live)
         for start in range(0, len(request.prompts), self.max_rows):
             prompts = request.prompts[start:start + self.max_rows]
-            width = round_up(max(len(p) for p in prompts), QUERY_BLOCK)
+            width = max(max(len(p) for p in prompts), self.min_rows)
             self.cache.ensure(first + len(prompts), width)
             ids = torch.tensor([p + [self.pad_id] * (width - len(p)) for p in prompts], device=self.forward.device)
             last = torch.tensor([len(p) - 1 for p in prompts], device=ids.device)
-            out.append(self.forward(self.cache, first, ids, torch.zeros_like(last), QUERY_BLOCK, logits_at=last))
+            out.append(self.forward(self.cache, first, ids, torch.zeros_like(last), logits_at=last))
         request.future.set_result(torch.cat(out).cpu())

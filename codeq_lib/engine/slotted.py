@@ -9,13 +9,13 @@ is built from pieces whose per-row results do not depend on the batch:
 - **A slotted KV cache** (`SlotCache`): every row owns a slot, its tokens left-aligned from
   position 0 (no left padding, no holes); the live rows occupy slots 0..R-1 (a finished
   row's slot is refilled by the last row), so the pass reads a view, never a gathered copy.
-- **Fixed-shape attention** (`chunked_attention`): keys are read in chunks of `KEY_CHUNK`
-  slots at fixed offsets, and queries in blocks of a fixed size, so every matmul a row takes
-  part in has the same shape whatever the batch; the softmax is taken with one global max
-  (exact), its sums and the weighted values accumulated chunk by chunk in fp32. Chunks past a
-  row's length hold masked keys: they add exact zeros. Measured on this CPU (`tests/
-  test_engine_slotted.py` checks it): eager attention over a longer padded key axis changes
-  fp32 results in the last bits, the chunked form does not.
+- **Attention over fixed key chunks** (`chunked_attention`): keys are read in chunks of
+  `KEY_CHUNK` slots at fixed offsets, so every reduction over keys has the same length and
+  order whatever the batch; the softmax is taken with one global max (exact), its sums and
+  the weighted values accumulated chunk by chunk in fp32. Chunks past a row's length hold
+  masked keys: they add exact zeros. Measured on this CPU: eager attention over a longer
+  padded key axis changes fp32 results in the last bits, the chunked form does not
+  (tests/test_engine.py checks a row's logits alone and in a batch are equal).
 - **Linear layers with at least `min_rows` rows**: a CPU GEMM may take another kernel for a
   handful of rows (MKL here: one row, two or three rows, and four or more give three
   different roundings in fp32; bf16 agreed for all). `gemm_row_invariant_from` probes the
@@ -34,8 +34,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-KEY_CHUNK = 256  # keys per attention chunk (fixed: part of what a row's logits are)
-QUERY_BLOCK = 32  # query positions per attention block for prompts (decode steps use their own width)
+KEY_CHUNK = 512  # keys per attention chunk (fixed: part of what a row's logits are)
 SUPPORTED = ("llama", "qwen2")
 
 
@@ -91,7 +90,10 @@ class SlotCache:
         if slots <= self.slots and length <= self.length:
             return
         layers, old_slots, kv_heads, old_length, head_dim = self.keys.shape
-        shape = (layers, max(slots, old_slots), kv_heads, max(round_up(length, KEY_CHUNK), old_length), head_dim)
+        # grow geometrically: each growth copies the whole cache
+        new_slots = max(slots, old_slots) if slots <= old_slots else max(slots, 2 * old_slots)
+        new_length = old_length if length <= old_length else max(round_up(length, KEY_CHUNK), 2 * old_length)
+        shape = (layers, new_slots, kv_heads, new_length, head_dim)
         for name in ("keys", "values"):
             old = getattr(self, name)
             new = torch.zeros(shape, dtype=old.dtype, device=old.device)
@@ -106,42 +108,44 @@ class SlotCache:
             self.values[:, target, :, :upto] = self.values[:, source, :, :upto]
 
 
-def chunked_attention(query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, positions: torch.Tensor,
-                      scaling: float, block: int) -> torch.Tensor:
-    """Causal attention of `query` (rows, heads, width, dim) at absolute `positions` (rows, width)
-    over the cached `keys`/`values` (rows, kv_heads, length, dim) of the same rows: a query at
-    position p sees the keys at positions <= p. Width must be a multiple of `block`. Returns
-    (rows, width, heads * dim). Every matmul has a fixed shape (`block` queries, `KEY_CHUNK`
-    keys), see the module docstring."""
+def visibility(positions: torch.Tensor, key_end: int) -> list[torch.Tensor]:
+    """Per key chunk, which keys each query (rows, width) may see: those at positions <= its own."""
+    return [(torch.arange(k0, k0 + KEY_CHUNK, device=positions.device)[None, None, :] <= positions[:, :, None])
+            for k0 in range(0, key_end, KEY_CHUNK)]
+
+
+def chunked_attention(query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, visible: list[torch.Tensor],
+                      scaling: float) -> torch.Tensor:
+    """Causal attention of `query` (rows, heads, width, dim) over the cached `keys`/`values`
+    (rows, kv_heads, length, dim) of the same rows, key chunk by key chunk (`visible`, from
+    `visibility`: what each query may see in each chunk). Returns (rows, width, heads * dim).
+    The key axis is cut at fixed offsets, so a row's sums never depend on how long its
+    neighbours are (see the module docstring); the query axis is one block (matmuls give each
+    output row the same value for any number of rows >= the GEMM floor)."""
     rows, heads, width, dim = query.shape
     kv_heads = keys.shape[1]
     group = heads // kv_heads
-    outputs = []
-    for start in range(0, width, block):
-        q = query[:, :, start:start + block]
-        pos = positions[:, start:start + block]
-        # heads h = kv * group + g share key/value head kv; stack a group's queries (no repeat_kv copy)
-        stacked = q.reshape(rows, kv_heads, group * block, dim)
-        key_end = min(keys.shape[2], round_up(int(pos.max()) + 1, KEY_CHUNK))
-        scores = []
-        for k0 in range(0, key_end, KEY_CHUNK):
-            chunk = torch.matmul(stacked, keys[:, :, k0:k0 + KEY_CHUNK].transpose(2, 3)).float() * scaling
-            visible = torch.arange(k0, k0 + KEY_CHUNK, device=pos.device)[None, None, :] <= pos[:, :, None]
-            chunk = chunk.view(rows, kv_heads, group, block, KEY_CHUNK).masked_fill(~visible[:, None, None], float("-inf"))
-            scores.append(chunk.view(rows, kv_heads, group * block, KEY_CHUNK))
-        peak = torch.stack([s.amax(dim=-1) for s in scores]).amax(dim=0, keepdim=False)[..., None]
-        total = None
-        acc = None
-        for index, chunk in enumerate(scores):
-            weights = torch.exp(chunk - peak)
-            part_sum = weights.sum(dim=-1, keepdim=True)
-            k0 = index * KEY_CHUNK
-            part = torch.matmul(weights.to(values.dtype), values[:, :, k0:k0 + KEY_CHUNK]).float()
-            total = part_sum if total is None else total + part_sum
-            acc = part if acc is None else acc + part
-        out = (acc / total).to(query.dtype).view(rows, heads, block, dim)
-        outputs.append(out.transpose(1, 2).reshape(rows, block, heads * dim))
-    return outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=1)
+    # heads h = kv * group + g share key/value head kv; stack a group's queries (no repeat_kv copy)
+    stacked = (query * scaling).reshape(rows, kv_heads, group * width, dim)
+    scores = []
+    for index, seen in enumerate(visible):
+        k0 = index * KEY_CHUNK
+        chunk = torch.matmul(stacked, keys[:, :, k0:k0 + KEY_CHUNK].transpose(2, 3)).float()
+        chunk = chunk.view(rows, kv_heads, group, width, KEY_CHUNK).masked_fill(~seen[:, None, None], float("-inf"))
+        scores.append(chunk.view(rows, kv_heads, group * width, KEY_CHUNK))
+    peak = scores[0].amax(dim=-1, keepdim=True)
+    for chunk in scores[1:]:
+        peak = torch.maximum(peak, chunk.amax(dim=-1, keepdim=True))
+    total = acc = None
+    for index, chunk in enumerate(scores):
+        weights = torch.exp(chunk - peak)
+        k0 = index * KEY_CHUNK
+        part = torch.matmul(weights.to(values.dtype), values[:, :, k0:k0 + KEY_CHUNK]).float()
+        part_sum = weights.sum(dim=-1, keepdim=True)
+        total = part_sum if total is None else total + part_sum
+        acc = part if acc is None else acc + part
+    out = (acc / total).to(query.dtype).view(rows, heads, width, dim)
+    return out.transpose(1, 2).reshape(rows, width, heads * dim)
 
 
 class SlottedModel:
@@ -179,7 +183,7 @@ class SlottedModel:
         return SlotCache(len(self.layers), self.kv_heads, self.head_dim, self.dtype, self.device, slots, length)
 
     def __call__(self, cache: SlotCache, first_slot: int, input_ids: torch.Tensor, starts: torch.Tensor,
-                 block: int, logits_at: torch.Tensor | None = None) -> torch.Tensor:
+                 logits_at: torch.Tensor | None = None) -> torch.Tensor:
         """Feed `input_ids` (rows, width) to slots first_slot.., the first token of row r at
         position starts[r]; their keys/values are written there. Returns the logits (rows,
         width, vocab), or at one index per row (`logits_at`, rows) as (rows, vocab)."""
@@ -191,6 +195,12 @@ class SlottedModel:
         cos, sin = self.rotary(hidden, position_ids=positions)
         cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
         write_at = positions[:, None, :, None].expand(rows, self.kv_heads, width, self.head_dim)
+        # every attention matmul gets at least min_rows rows (a group's stacked queries): a
+        # narrower pass attends with copies of its last query, whose outputs are dropped
+        group = self.config.num_attention_heads // self.kv_heads
+        attention_width = max(width, -(-self.min_rows // group))
+        attention_positions = torch.cat([positions, positions[:, -1:].expand(-1, attention_width - width)], dim=1)
+        visible = visibility(attention_positions, min(cache.length, round_up(int(positions.max()) + 1, KEY_CHUNK)))
         for index, (norm_in, q_proj, k_proj, v_proj, o_proj, head_dim, scaling,
                     norm_post, gate_proj, up_proj, down_proj, act) in enumerate(self.layers):
             residual = hidden
@@ -204,7 +214,9 @@ class SlottedModel:
             layer_keys, layer_values = cache.keys[index, slots], cache.values[index, slots]
             layer_keys.scatter_(2, write_at, key.to(layer_keys.dtype))
             layer_values.scatter_(2, write_at, value.to(layer_values.dtype))
-            output = chunked_attention(query, layer_keys, layer_values, positions, scaling, block)
+            if attention_width > width:
+                query = torch.cat([query, query[:, :, -1:].expand(-1, -1, attention_width - width, -1)], dim=2)
+            output = chunked_attention(query, layer_keys, layer_values, visible, scaling)[:, :width]
             hidden = residual + o_proj(output)
             residual = hidden
             hidden = norm_post(hidden)

@@ -10,8 +10,9 @@ number generators"), so the token at index t of a row is decided by the same uni
 whatever else is decoding, however the rows were batched, and after any retry.
 
 Sampling by inverse CDF over the nucleus is exact (the token whose cumulative mass first
-exceeds u * mass), and the speculative acceptance test `u < p(draft)` plus a residual draw
-keeps the model's distribution (Leviathan et al. 2023), as `policy.decode.verify_drafts` did.
+exceeds u * mass). Drafted tokens are checked against those samples (`verify_rows`): a draft
+is kept iff it is the token the row's uniform picks there, which keeps the model's
+distribution and makes the output independent of drafting altogether.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import torch
 from codeq_lib.policy.decode import FIRST_TOP_K, nucleus_keep
 
 MASK64 = (1 << 64) - 1
-ACCEPT, DRAW = 0, 1  # the two purposes of a token index's uniforms
+DRAW = 1  # the purpose of a token index's uniform (one draw decides each token)
 
 
 def splitmix64(value: int) -> int:
@@ -112,28 +113,18 @@ def sample_rows(logits: torch.Tensor, temperature: float, top_p: float, uniforms
 
 
 def verify_rows(logits: torch.Tensor, drafts: torch.Tensor, temperature: float, top_p: float,
-                accept_uniforms: torch.Tensor, draw_uniforms: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Speculative sampling with deterministic drafts, every draw from the row's own stream:
-    (drafts accepted, the token after them) per row. `logits` (rows x width x vocab) are at
-    the row's last token and its drafts; `drafts` (rows x width-1, -1 where none). Draft x at
-    position j is kept iff accept_uniforms[row, j] < p_j(x); the token at the first position
-    not kept is drawn (draw_uniforms[row, j]) from p_j without the rejected draft. Each token
-    is then distributed exactly as p_j (Leviathan et al. 2023, Alg. 1 with q one-hot)."""
+                uniforms: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Speculative decoding by matching the row's own samples: (drafts accepted, the token after
+    them) per row. `logits` (rows x width x vocab) are at the row's last token and its drafts,
+    `drafts` (rows x width-1, -1 where none), `uniforms` (rows x width) the row stream's draws
+    for the token indices being decided. The token at every position is the one its uniform
+    picks from the model's distribution there (`sample_rows`), and a draft is accepted while it
+    equals that token, so each accepted draft is kept with probability p(draft), as in
+    Leviathan et al. (2023) with a deterministic draft, and the tokens are exactly those of
+    decoding one token per pass from the same stream: how many drafts a row had, or how wide
+    its pass was, never changes what it samples."""
     rows, width, _ = logits.shape
-    candidates = torch.cat([drafts, drafts.new_full((rows, 1), -1)], dim=1)
-    if temperature <= 0:
-        best = logits.argmax(dim=-1)
-        accepted = (candidates == best).long().cumprod(dim=1).sum(dim=1)
-        return accepted, best.gather(1, accepted[:, None]).squeeze(1)
-    indices, probs = nucleus_rows(logits.flatten(0, 1), temperature, top_p)
-    indices, probs = indices.view(rows, width, -1), probs.view(rows, width, -1)
-    probs = probs / probs.sum(dim=-1, keepdim=True)
-    is_draft = indices == candidates[..., None]
-    p_draft = (probs[:, :-1] * is_draft[:, :-1]).sum(dim=-1)
-    keep = accept_uniforms[:, :width - 1].to(p_draft.dtype) < p_draft
-    accepted = keep.long().cumprod(dim=1).sum(dim=1)
-    at = accepted[:, None, None].expand(-1, 1, indices.shape[-1])
-    residual = (probs.gather(1, at) * ~is_draft.gather(1, at)).squeeze(1)
-    chosen_u = draw_uniforms.gather(1, accepted[:, None]).squeeze(1)
-    choice = inverse_cdf(residual, chosen_u)
-    return accepted, indices.gather(1, at).squeeze(1).gather(1, choice[:, None]).squeeze(1)
+    targets = sample_rows(logits.flatten(0, 1), temperature, top_p, uniforms[:, :width].flatten()).view(rows, width)
+    matched = drafts == targets[:, :-1]
+    accepted = matched.long().cumprod(dim=1).sum(dim=1)
+    return accepted, targets.gather(1, accepted[:, None]).squeeze(1)

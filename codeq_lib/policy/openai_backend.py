@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -77,6 +78,9 @@ class OpenAIPolicy:
     max_parallel: int = 8
     extra_body: dict[str, Any] = field(default_factory=dict)  # server-specific fields (vLLM top_k, ...)
     stats: PolicyStats = field(default_factory=PolicyStats)
+    # many searches share one policy (study.scheduler): each call is its own request, the
+    # server batches them; only the counters need a lock
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def policy_id(self) -> str:
@@ -117,11 +121,13 @@ class OpenAIPolicy:
             batch, usage = self._chat(messages, n - len(gens), temperature, top_p, max_new_tokens, seed + len(gens))
             if not batch:
                 raise ServerError(f"{self.base_url}: no choices returned")
-            self.stats.calls += 1
-            self.stats.prompt_tokens += int(usage.get("prompt_tokens", 0))
-            self.stats.generated_tokens += int(usage.get("completion_tokens", 0))
+            with self._lock:
+                self.stats.calls += 1
+                self.stats.prompt_tokens += int(usage.get("prompt_tokens", 0))
+                self.stats.generated_tokens += int(usage.get("completion_tokens", 0))
             gens.extend(batch)
-        self.stats.sequences += len(gens)
+        with self._lock:
+            self.stats.sequences += len(gens)
         return gens
 
     def sample_batch(self, message_lists: Sequence[list[dict]], n: int = 1, **kwargs) -> list[list[Generation]]:
@@ -145,6 +151,7 @@ class OpenAIPolicy:
             return []
         with ThreadPoolExecutor(self.max_parallel) as pool:
             results = list(pool.map(self._judge, message_lists))
-        self.stats.critic_calls += 1
-        self.stats.prompt_tokens += sum(tokens for _, tokens in results)
+        with self._lock:
+            self.stats.critic_calls += 1
+            self.stats.prompt_tokens += sum(tokens for _, tokens in results)
         return [score for score, _ in results]

@@ -92,14 +92,14 @@ def _picklable(exc: BaseException) -> BaseException:
 
 
 def _worker_main(policy_model: str, sandbox_config: Any, call_cache: str | None, concurrency: int,
-                 jobs: Any, results: Any, parent: int) -> None:
+                 policy_options: dict[str, Any], jobs: Any, results: Any, parent: int) -> None:
     """One worker process: open the policy and sandbox, then run jobs `concurrency` at a time."""
     from codeq_lib.sandbox.config import sandbox_from_config
     from codeq_lib.stages import open_policy
 
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     try:
-        policy = open_policy(policy_model, call_cache=call_cache)
+        policy = open_policy(policy_model, call_cache=call_cache, **policy_options)
         sandbox = sandbox_from_config(sandbox_config).__enter__()
     except Exception as exc:
         results.put(("error", None, RuntimeError(f"worker could not start ({type(exc).__name__}: {exc})")))
@@ -137,7 +137,7 @@ class TaskPool:
     completion order; a job's exception is raised in the parent."""
 
     def __init__(self, policy_model: str, sandbox_config: Any, processes: int, call_cache: str | None = None,
-                 concurrency: int = 1):
+                 concurrency: int = 1, policy_options: dict[str, Any] | None = None):
         if processes < 1:
             raise ValueError(f"processes: must be >= 1, got {processes}")
         if concurrency < 1:
@@ -147,7 +147,7 @@ class TaskPool:
         context = multiprocessing.get_context("spawn")
         self._jobs, self._results = context.Queue(), context.Queue()
         self._workers = [context.Process(target=_worker_main, daemon=True,
-                                         args=(policy_model, sandbox_config, call_cache, concurrency, self._jobs,
+                                         args=(policy_model, sandbox_config, call_cache, concurrency, policy_options or {}, self._jobs,
                                                self._results, os.getpid()))
                          for _ in range(processes)]
         for worker in self._workers:
