@@ -1,8 +1,18 @@
-"""The `prepare` stage: build every task set, split it by problem, write the data report.
+"""The `prepare` stage: build every task set, split them jointly by problem, write the report.
 
-Outputs: in `out_dir`, `<source>_<split>.jsonl` task files in schema v1; in `report_dir`,
-`report.json` (counts before/after dedup and filtering, per category and difficulty, dropped
-and why, split sizes, which problem went where) and `counts.csv`.
+Sources: the curriculum's own bugs, DebugBench Python 3 (its own bugs, tests synthesised),
+MBPP (reference problems, `mbpp`), and bugs planted by `mutate` in the references of MBPP,
+the curriculum and DebugBench (`bugs`). Every task gets one canonical problem key across
+sources (`problems.problem_keys`, recorded as `meta.problem_key`) and the split is made
+once over all of them (DESIGN.md, protocol rule 1), with a validation split for tuning
+(rule 6). `prepare` refuses a split in which any problem key or normalised program (buggy
+or reference) is on two sides.
+
+Outputs: in `out_dir`, `<source>_<split>.jsonl` task files in schema v1 (`curriculum`,
+`debugbench`, `mbpp`, `curriculum_mutated`, `debugbench_mutated`; splits train, val,
+test); in `report_dir`, `report.json` (per source: what was built, dropped and why; jointly:
+counts by source x split x category x difficulty, the leak check, which problem key went
+where) and `counts.csv` (one row per source, split, category, difficulty).
 """
 
 from __future__ import annotations
@@ -15,9 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from codeq_lib.config import from_dict, load_section, run_metadata
-from codeq_lib.hashing import normalized_code_hash
 from codeq_lib.io import atomic_write_text, write_json
 from codeq_lib.tasks import Task, save_tasks
+
+MUTATE_SOURCES = ("mbpp", "curriculum", "debugbench")
 
 
 @dataclass
@@ -29,75 +40,170 @@ class PrepareConfig:
         metadata={"help": "folder of DebugBench python3_*.json shards, 'hf:Rtian/DebugBench', or '' to skip"},
     )
     debugbench_limit: int | None = field(default=None, metadata={"help": "use N evenly spaced records (tiny runs)"})
-    n_random: int = field(default=5, metadata={"help": "randomised extra hidden inputs per DebugBench task"})
+    mbpp_source: str = field(default="../shared/mbpp/mbpp.jsonl",
+                             metadata={"help": "MBPP's mbpp.jsonl, or '' to skip"})
+    mbpp_limit: int | None = field(default=None, metadata={"help": "use N evenly spaced MBPP problems (tiny runs)"})
+    n_random: int = field(default=5, metadata={"help": "random extra hidden inputs per DebugBench / MBPP problem "
+                                                       "(edge cases come on top)"})
     include_curriculum: bool = field(default=True, metadata={"help": "build the project's own bug curriculum"})
+    mutate_sources: list[str] = field(default_factory=lambda: list(MUTATE_SOURCES),
+                                      metadata={"help": f"whose references get planted bugs; any of {list(MUTATE_SOURCES)}"})
+    bugs_per_category: int = field(default=1, metadata={"help": "planted bugs per problem and category"})
+    mutation_tries: int = field(default=3, metadata={"help": "candidates drawn at most per planted bug"})
     test_fraction: float = field(default=0.3, metadata={"help": "share of problems (not rows) held out for test"})
-    stratify: str | None = field(
-        default="difficulty",
-        metadata={"help": "task field to split within (each value held out in proportion), or null for a plain shuffle"},
+    val_fraction: float = field(default=0.1, metadata={"help": "share of problems held out for validation (tuning)"})
+    stratify: str | list[str] | None = field(
+        default_factory=lambda: ["source", "difficulty"],
+        metadata={"help": "task field(s) to split within (each value held out in proportion), or null for a plain shuffle"},
     )
-    seed: int = field(default=0, metadata={"help": "seed for the split and random inputs"})
+    seed: int = field(default=0, metadata={"help": "seed for the split, random inputs and planted bugs"})
     backend: str = field(default="subprocess", metadata={"help": "sandbox backend that runs oracles"})
     workers: int = field(default=2, metadata={"help": "sandbox workers"})
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.mutate_sources) - set(MUTATE_SOURCES))
+        if unknown:
+            raise ValueError(f"prepare.mutate_sources: {unknown} unknown; allowed: {list(MUTATE_SOURCES)}")
 
 
 def _counts(tasks: list[Task]) -> dict[str, Any]:
     return {
         "n": len(tasks),
-        "problems": len({t.group for t in tasks}),
+        "problems": len({t.problem for t in tasks}),
+        "problem_keys": len({t.meta.get("problem_key") for t in tasks}),
         "by_category": dict(sorted(collections.Counter(t.category or "none" for t in tasks).items())),
         "by_difficulty": dict(sorted(collections.Counter(t.difficulty or "none" for t in tasks).items())),
     }
 
 
-def check_no_leak(train: list[Task], test: list[Task]) -> None:
-    """Protocol items 1 and 4: no problem and no (normalised) program on both sides."""
-    from codeq_lib.split import assert_disjoint
-
-    assert_disjoint({"train": train, "test": test})
-    test_hashes = {normalized_code_hash(c) for t in test for c in (t.buggy_code, t.reference_code) if c}
-    leaked = [t.id for t in train if normalized_code_hash(t.buggy_code) in test_hashes]
-    if leaked:
-        raise ValueError(f"train tasks duplicate test-split programs: {leaked[:5]}")
+def file_stem(source: str) -> str:
+    """'curriculum-mutated' -> 'curriculum_mutated' (the task files' prefix)."""
+    return source.replace("-", "_")
 
 
-def _write_split(name: str, tasks: list[Task], cfg: PrepareConfig, out: Path, report: dict) -> None:
+def joint_split(tasks: list[Task], cfg: PrepareConfig) -> dict[str, list[Task]]:
+    """Key every task (`meta.problem_key`), split once over all sources, refuse any leak."""
+    from codeq_lib.problems import problem_keys
     from codeq_lib.split import split_by_group
 
-    splits = split_by_group(tasks, test_fraction=cfg.test_fraction, seed=cfg.seed, stratify=cfg.stratify)
-    check_no_leak(splits["train"], splits["test"])
-    for split_name, split_tasks in splits.items():
-        if split_name in ("train", "test") or split_tasks:
-            save_tasks(split_tasks, out / f"{name}_{split_name}.jsonl")
-    report[name]["splits"] = {k: _counts(v) for k, v in splits.items()}
-    report[name]["split_problems"] = {k: sorted({t.group for t in v}) for k, v in splits.items()}
+    keys = problem_keys(tasks)
+    for task in tasks:
+        task.meta["problem_key"] = keys[task.id]
+    splits = split_by_group(tasks, test_fraction=cfg.test_fraction, seed=cfg.seed, val_fraction=cfg.val_fraction,
+                            stratify=cfg.stratify, key=lambda task: task.meta["problem_key"])
+    check_no_leak(splits)
+    return splits
+
+
+def check_no_leak(splits: dict[str, list[Task]]) -> None:
+    """Protocol items 1 and 4: no problem key and no normalised program (buggy or reference)
+    on two sides of the split, and no task id twice. Raises ValueError naming them."""
+    from codeq_lib.problems import shared_across_splits
+    from codeq_lib.split import assert_disjoint
+
+    key_of = lambda task: task.meta.get("problem_key") or task.group  # noqa: E731
+    assert_disjoint(splits, key=key_of)
+    shared = shared_across_splits(splits, key_of)
+    if shared["problem_keys"] or shared["programs"]:
+        raise ValueError(f"prepare: refusing a split that shares {len(shared['problem_keys'])} problem key(s) and "
+                         f"{len(shared['programs'])} program(s) across sides, e.g. "
+                         f"{(shared['problem_keys'] + shared['programs'])[:5]}")
+
+
+def joint_report(splits: dict[str, list[Task]]) -> dict[str, Any]:
+    """Counts by source x split x category x difficulty, the leak check, keys per split."""
+    from codeq_lib.problems import shared_across_splits
+
+    counts: dict[str, Any] = {}
+    for split, tasks in splits.items():
+        for task in tasks:
+            cell = counts.setdefault(task.source or "none", {}).setdefault(split, {}).setdefault(
+                task.category or "none", {})
+            cell[task.difficulty or "none"] = cell.get(task.difficulty or "none", 0) + 1
+    shared = shared_across_splits(splits, lambda task: task.meta["problem_key"])
+    return {
+        "splits": {split: _counts(tasks) for split, tasks in splits.items()},
+        "by_source": {source: {split: _counts([t for t in tasks if t.source == source])
+                               for split, tasks in splits.items()}
+                      for source in sorted({t.source for tasks in splits.values() for t in tasks})},
+        "counts": {source: {split: {c: dict(sorted(d.items())) for c, d in sorted(cats.items())}
+                            for split, cats in by_split.items()} for source, by_split in sorted(counts.items())},
+        "shared_problem_keys": len(shared["problem_keys"]),
+        "shared_programs": len(shared["programs"]),
+        "split_problem_keys": {split: sorted({t.meta["problem_key"] for t in tasks}) for split, tasks in splits.items()},
+    }
+
+
+def _source_summary(tasks: list[Task]) -> dict[str, Any]:
+    return {"tasks": len(tasks), "problems": len({t.problem for t in tasks}), **{
+        k: v for k, v in _counts(tasks).items() if k.startswith("by_")}}
+
+
+def build_all(cfg: PrepareConfig, report: dict[str, Any]) -> list[Task]:
+    """Every task of every source, in a fixed order (curriculum, DebugBench, planted bugs)."""
+    from codeq_lib.sandbox import make_sandbox
+
+    tasks: list[Task] = []
+    references: list[Task] = []
+    curriculum: list[Task] = []
+    if cfg.include_curriculum:
+        from codeq_lib.curriculum import curriculum_tasks
+
+        curriculum = curriculum_tasks()
+        report["curriculum"] = {"all": _source_summary(curriculum)}
+        tasks += curriculum
+    with make_sandbox(backend=cfg.backend, workers=cfg.workers) as sandbox:
+        debugbench: list[Task] = []
+        source = cfg.debugbench_source
+        if source and (source.startswith("hf:") or Path(source).is_dir()):
+            from codeq_lib.debugbench import build_debugbench_tasks
+
+            debugbench, db_report = build_debugbench_tasks(
+                source, sandbox, n_random=cfg.n_random, seed=cfg.seed, limit=cfg.debugbench_limit)
+            report["debugbench"] = {"build": db_report, "all": _source_summary(debugbench)}
+            tasks += debugbench
+        else:
+            report["debugbench"] = {"skipped": f"no DebugBench shards at {source!r}"}
+        if cfg.mbpp_source and Path(cfg.mbpp_source).is_file():
+            from codeq_lib.mbpp import build_mbpp_references
+
+            mbpp_refs, mbpp_report = build_mbpp_references(cfg.mbpp_source, sandbox, n_random=cfg.n_random,
+                                                           seed=cfg.seed, limit=cfg.mbpp_limit)
+            report["mbpp"] = {"build": mbpp_report}
+            if "mbpp" in cfg.mutate_sources:
+                references += mbpp_refs
+        else:
+            report["mbpp"] = {"skipped": f"no MBPP file at {cfg.mbpp_source!r}"}
+        from codeq_lib.bugs import generate_bug_tasks, reference_problems
+        from codeq_lib.debugbench import buggy_code_key
+
+        for name, own in (("curriculum", curriculum), ("debugbench", debugbench)):
+            if name in cfg.mutate_sources:
+                references += reference_problems(own)
+        generated, gen_report = generate_bug_tasks(
+            references, sandbox, seed=cfg.seed, per_category=cfg.bugs_per_category, tries=cfg.mutation_tries,
+            known_programs={buggy_code_key(t.buggy_code) for t in tasks})
+    report["mutate"] = gen_report
+    for source in sorted({t.source for t in generated}):
+        mine = [t for t in generated if t.source == source]
+        report.setdefault(source, {})["all"] = _source_summary(mine)
+    return tasks + generated
 
 
 def prepare(cfg: PrepareConfig) -> dict[str, Any]:
-    """Build the task sets and write them with the report; returns the report."""
+    """Build the task sets, split them jointly and write them with the report; returns the report."""
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"meta": run_metadata(cfg)}
     started = time.time()
-    if cfg.include_curriculum:
-        from codeq_lib.curriculum import curriculum_tasks
-
-        tasks = curriculum_tasks()
-        report["curriculum"] = {"all": _counts(tasks)}
-        _write_split("curriculum", tasks, cfg, out, report)
-    source = cfg.debugbench_source
-    if source and (source.startswith("hf:") or Path(source).is_dir()):
-        from codeq_lib.debugbench import build_debugbench_tasks
-        from codeq_lib.sandbox import make_sandbox
-
-        with make_sandbox(backend=cfg.backend, workers=cfg.workers) as sandbox:
-            tasks, db_report = build_debugbench_tasks(
-                source, sandbox, n_random=cfg.n_random, seed=cfg.seed, limit=cfg.debugbench_limit
-            )
-        report["debugbench"] = {"build": db_report, "all": _counts(tasks)}
-        _write_split("debugbench", tasks, cfg, out, report)
-    else:
-        report["debugbench"] = {"skipped": f"no DebugBench shards at {source!r}"}
+    tasks = build_all(cfg, report)
+    splits = joint_split(tasks, cfg)
+    for source in sorted({t.source for t in tasks}):
+        for split, split_tasks in splits.items():
+            mine = [t for t in split_tasks if t.source == source]
+            if mine or split in ("train", "test"):
+                save_tasks(mine, out / f"{file_stem(source)}_{split}.jsonl")
+    report["joint"] = joint_report(splits)
     report["wall_s"] = round(time.time() - started, 2)
     write_json(Path(cfg.report_dir) / "report.json", report)
     atomic_write_text(Path(cfg.report_dir) / "counts.csv", counts_csv(report))
@@ -105,15 +211,13 @@ def prepare(cfg: PrepareConfig) -> dict[str, Any]:
 
 
 def counts_csv(report: dict[str, Any]) -> str:
-    """One row per (source, split, axis, value): the table the README and notebook show."""
-    rows = ["source,split,axis,value,n"]
-    for source in ("curriculum", "debugbench"):
-        for split, counts in (report.get(source, {}).get("splits") or {}).items():
-            rows.append(f"{source},{split},all,all,{counts['n']}")
-            rows.append(f"{source},{split},problems,all,{counts['problems']}")
-            for axis in ("by_category", "by_difficulty"):
-                for value, n in counts[axis].items():
-                    rows.append(f"{source},{split},{axis[3:]},{value},{n}")
+    """One row per (source, split, category, difficulty): the table the README and notebook show."""
+    rows = ["source,split,category,difficulty,n"]
+    for source, by_split in report["joint"]["counts"].items():
+        for split, by_category in by_split.items():
+            for category, by_difficulty in by_category.items():
+                for difficulty, n in by_difficulty.items():
+                    rows.append(f"{source},{split},{category},{difficulty},{n}")
     return "\n".join(rows) + "\n"
 
 
@@ -122,16 +226,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=None, help="override prepare.out_dir")
     parser.add_argument("--debugbench", default=None, help="override prepare.debugbench_source")
     parser.add_argument("--limit", type=int, default=None, help="override prepare.debugbench_limit")
+    parser.add_argument("--mbpp-limit", type=int, default=None, help="override prepare.mbpp_limit")
 
 
 def run_cli(args: argparse.Namespace) -> int:
     cfg = load_section(PrepareConfig, "prepare", args.params) if Path(args.params).exists() else PrepareConfig()
     overrides = {k: v for k, v in (("out_dir", args.out), ("debugbench_source", args.debugbench),
-                                   ("debugbench_limit", args.limit)) if v is not None}
+                                   ("debugbench_limit", args.limit), ("mbpp_limit", args.mbpp_limit))
+                 if v is not None}
     cfg = from_dict(PrepareConfig, {**vars(cfg), **overrides}, where="codeq prepare")
     report = prepare(cfg)
-    for source in ("curriculum", "debugbench"):
-        splits = report.get(source, {}).get("splits")
-        if splits:
-            print(source, {k: v["n"] for k, v in splits.items()})
+    for source, by_split in report["joint"]["by_source"].items():
+        print(source, {split: counts["n"] for split, counts in by_split.items()})
     return 0

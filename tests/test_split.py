@@ -219,3 +219,27 @@ def test_apportion_hand_values():
     assert apportion(0, [], []) == []
     with pytest.raises(ValueError, match="cannot place 4 groups"):
         apportion(4, [1, 1], [1, 2])
+
+
+def test_stratify_on_several_fields_and_split_by_a_given_key():
+    """The joint split (issue 14) groups by the canonical problem key and stratifies by
+    (source, difficulty): each source's problems are held out in proportion."""
+    tasks = []
+    for source, n_groups in (("a", 20), ("b", 10)):
+        for g in range(n_groups):
+            for row in range(2):
+                task = dataclasses.replace(make_task(f"{source}{g}-{row}", f"{source}-p{g}"), source=source,
+                                           difficulty="easy" if g % 2 else "hard")
+                task.meta = {"key": f"k{g % 10}{source}"}
+                tasks.append(task)
+    strata = group_strata(tasks, ["source", "difficulty"], key=lambda t: t.meta["key"])
+    assert strata["k1a"] == ("a", "easy") and strata["k0b"] == ("b", "hard") and len(strata) == 20
+    splits = split_by_group(tasks, 0.3, 0, 0.2, stratify=["source", "difficulty"], key=lambda t: t.meta["key"])
+    assert_disjoint(splits, key=lambda t: t.meta["key"])
+    held_keys = {t.meta["key"] for name in ("test", "val") for t in splits[name]}
+    per_stratum = collections.Counter(strata[key] for key in held_keys)
+    # 10 of 20 keys held out (0.3 + 0.2) over four strata of five keys: 2 or 3 from every one
+    assert len(held_keys) == 10 and sorted(per_stratum.values()) == [2, 2, 3, 3]
+    with pytest.raises(SplitLeakError):
+        assert_disjoint({"train": tasks[:1], "test": [dataclasses.replace(tasks[1], id="x")]},
+                        key=lambda t: t.meta["key"])
