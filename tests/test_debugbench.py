@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from codeq_lib import debugbench as db
-from codeq_lib.tasks import Task, save_tasks, load_tasks
+from codeq_lib.data import debugbench as db
+from codeq_lib.data.tasks import Task, save_tasks, load_tasks
 
 DEBUGBENCH = Path(__file__).resolve().parents[2] / "shared" / "debugbench" / "python3"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from codeq_lib import mbpp
+from codeq_lib.data import mbpp
 from codeq_lib.sandbox import make_sandbox
 
 MBPP = Path(__file__).resolve().parents[2] / "shared" / "mbpp" / "mbpp.jsonl"

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from codeq_lib import mbpp, mutate
-from codeq_lib.bugs import generate_bug_tasks, reference_problems
-from codeq_lib.curriculum import curriculum_tasks
-from codeq_lib.debugbench import buggy_code_key
+from codeq_lib.data import mbpp, mutate
+from codeq_lib.data.bugs import generate_bug_tasks, reference_problems
+from codeq_lib.data.curriculum import curriculum_tasks
+from codeq_lib.data.debugbench import buggy_code_key
 from codeq_lib.sandbox import make_sandbox
 
 MBPP = Path(__file__).resolve().parents[2] / "shared" / "mbpp" / "mbpp.jsonl"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from codeq_lib.curriculum import curriculum_tasks
+from codeq_lib.data.curriculum import curriculum_tasks
 from codeq_lib.hashing import normalized_code_hash
-from codeq_lib.prepare import PrepareConfig, prepare
-from codeq_lib.tasks import load_tasks
+from codeq_lib.data.prepare import PrepareConfig, prepare
+from codeq_lib.data.tasks import load_tasks
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from codeq_lib import problems
-from codeq_lib.curriculum import curriculum_tasks
-from codeq_lib.debugbench import load_debugbench_records
-from codeq_lib.prepare import check_no_leak
-from codeq_lib.split import SplitLeakError, split_by_group
-from codeq_lib.tasks import Task, TestCase
+from codeq_lib.data import problems
+from codeq_lib.data.curriculum import curriculum_tasks
+from codeq_lib.data.debugbench import load_debugbench_records
+from codeq_lib.data.prepare import check_no_leak
+from codeq_lib.data.split import SplitLeakError, split_by_group
+from codeq_lib.data.tasks import Task, TestCase
 
 DEBUGBENCH = Path(__file__).resolve().parents[2] / "shared" / "debugbench" / "python3"
 

@@ -1,4 +1,4 @@
-"""Random inputs (codeq_lib.random_inputs): constraint and relation parsing, value specs,
+"""Random inputs (codeq_lib.data.random_inputs): constraint and relation parsing, value specs,
 drawing values that follow them, seeded distinct argument lists."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import random
 
-from codeq_lib import random_inputs as ri
+from codeq_lib.data import random_inputs as ri
 
 
 def test_constraints_parsing():

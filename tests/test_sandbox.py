@@ -6,7 +6,7 @@ import pytest
 
 from codeq_lib.sandbox import ExecResult, make_sandbox
 from codeq_lib.sandbox.subprocess_backend import REPO_ROOT
-from codeq_lib.tasks import TestCase, task_from_dict
+from codeq_lib.data.tasks import TestCase, task_from_dict
 
 
 def make_task(entry_point: str, tests: list[dict], **fields):

@@ -8,7 +8,7 @@ import pytest
 from codeq_lib.sandbox import make_sandbox
 from codeq_lib.sandbox.docker_backend import DEFAULT_IMAGE, LABEL, ensure_docker_engine, rootfs_tarball
 
-from codeq_lib.tasks import task_from_dict
+from codeq_lib.data.tasks import task_from_dict
 
 pytestmark = pytest.mark.docker
 

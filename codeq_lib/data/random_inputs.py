@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from codeq_lib.leetcode_examples import node_kind
+from codeq_lib.data.leetcode_examples import node_kind
 
 
 @dataclass

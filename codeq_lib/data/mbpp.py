@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codeq_lib.random_inputs import edge_inputs, random_inputs, value_spec
-from codeq_lib.tasks import Task, TestCase
+from codeq_lib.data.random_inputs import edge_inputs, random_inputs, value_spec
+from codeq_lib.data.tasks import Task, TestCase
 
 SOURCE = "mbpp"
 FIELDS = {"text": str, "code": str, "task_id": int, "test_setup_code": str, "test_list": list,
@@ -281,7 +281,7 @@ def build_mbpp_references(path: str | Path, sandbox, *, n_random: int = 5, seed:
                           limit: int | None = None, progress: bool = True) -> tuple[list[Task], dict[str, Any]]:
     """Load MBPP, parse every problem, run each reference twice on all its inputs; return
     the reference problems (sorted by task id) and the report block (drops by reason)."""
-    from codeq_lib.debugbench import spread
+    from codeq_lib.data.debugbench import spread
 
     records = load_mbpp(path)
     references, report = build_references_from_records(spread(records, limit), sandbox, n_random=n_random,

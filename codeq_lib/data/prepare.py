@@ -26,7 +26,7 @@ from typing import Any
 
 from codeq_lib.config import from_dict, load_section, run_metadata
 from codeq_lib.io import atomic_write_text, write_json
-from codeq_lib.tasks import Task, save_tasks
+from codeq_lib.data.tasks import Task, save_tasks
 
 MUTATE_SOURCES = ("mbpp", "curriculum", "debugbench")
 
@@ -83,8 +83,8 @@ def file_stem(source: str) -> str:
 
 def joint_split(tasks: list[Task], cfg: PrepareConfig) -> dict[str, list[Task]]:
     """Key every task (`meta.problem_key`), split once over all sources, refuse any leak."""
-    from codeq_lib.problems import problem_keys
-    from codeq_lib.split import split_by_group
+    from codeq_lib.data.problems import problem_keys
+    from codeq_lib.data.split import split_by_group
 
     keys = problem_keys(tasks)
     for task in tasks:
@@ -98,8 +98,8 @@ def joint_split(tasks: list[Task], cfg: PrepareConfig) -> dict[str, list[Task]]:
 def check_no_leak(splits: dict[str, list[Task]]) -> None:
     """Protocol items 1 and 4: no problem key and no normalised program (buggy or reference)
     on two sides of the split, and no task id twice. Raises ValueError naming them."""
-    from codeq_lib.problems import shared_across_splits
-    from codeq_lib.split import assert_disjoint
+    from codeq_lib.data.problems import shared_across_splits
+    from codeq_lib.data.split import assert_disjoint
 
     key_of = lambda task: task.meta.get("problem_key") or task.group  # noqa: E731
     assert_disjoint(splits, key=key_of)
@@ -112,7 +112,7 @@ def check_no_leak(splits: dict[str, list[Task]]) -> None:
 
 def joint_report(splits: dict[str, list[Task]]) -> dict[str, Any]:
     """Counts by source x split x category x difficulty, the leak check, keys per split."""
-    from codeq_lib.problems import shared_across_splits
+    from codeq_lib.data.problems import shared_across_splits
 
     counts: dict[str, Any] = {}
     for split, tasks in splits.items():
@@ -147,7 +147,7 @@ def build_all(cfg: PrepareConfig, report: dict[str, Any]) -> list[Task]:
     references: list[Task] = []
     curriculum: list[Task] = []
     if cfg.include_curriculum:
-        from codeq_lib.curriculum import curriculum_tasks
+        from codeq_lib.data.curriculum import curriculum_tasks
 
         curriculum = curriculum_tasks()
         report["curriculum"] = {"all": _source_summary(curriculum)}
@@ -156,7 +156,7 @@ def build_all(cfg: PrepareConfig, report: dict[str, Any]) -> list[Task]:
         debugbench: list[Task] = []
         source = cfg.debugbench_source
         if source and (source.startswith("hf:") or Path(source).is_dir()):
-            from codeq_lib.debugbench import build_debugbench_tasks
+            from codeq_lib.data.debugbench import build_debugbench_tasks
 
             debugbench, db_report = build_debugbench_tasks(
                 source, sandbox, n_random=cfg.n_random, seed=cfg.seed, limit=cfg.debugbench_limit)
@@ -165,7 +165,7 @@ def build_all(cfg: PrepareConfig, report: dict[str, Any]) -> list[Task]:
         else:
             report["debugbench"] = {"skipped": f"no DebugBench shards at {source!r}"}
         if cfg.mbpp_source and Path(cfg.mbpp_source).is_file():
-            from codeq_lib.mbpp import build_mbpp_references
+            from codeq_lib.data.mbpp import build_mbpp_references
 
             mbpp_refs, mbpp_report = build_mbpp_references(cfg.mbpp_source, sandbox, n_random=cfg.n_random,
                                                            seed=cfg.seed, limit=cfg.mbpp_limit)
@@ -174,8 +174,8 @@ def build_all(cfg: PrepareConfig, report: dict[str, Any]) -> list[Task]:
                 references += mbpp_refs
         else:
             report["mbpp"] = {"skipped": f"no MBPP file at {cfg.mbpp_source!r}"}
-        from codeq_lib.bugs import generate_bug_tasks, reference_problems
-        from codeq_lib.debugbench import buggy_code_key
+        from codeq_lib.data.bugs import generate_bug_tasks, reference_problems
+        from codeq_lib.data.debugbench import buggy_code_key
 
         for name, own in (("curriculum", curriculum), ("debugbench", debugbench)):
             if name in cfg.mutate_sources:

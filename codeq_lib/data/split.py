@@ -19,7 +19,7 @@ import random
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any
 
-from codeq_lib.tasks import Task
+from codeq_lib.data.tasks import Task
 
 SPLIT_NAMES = ("train", "val", "test")
 

@@ -27,10 +27,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from codeq_lib.debugbench import buggy_code_key
+from codeq_lib.data.debugbench import buggy_code_key
 from codeq_lib.hashing import sha256_text
-from codeq_lib.mutate import CATEGORIES, Candidate, candidates, difficulty_of, fix_size
-from codeq_lib.tasks import Task
+from codeq_lib.data.mutate import CATEGORIES, Candidate, candidates, difficulty_of, fix_size
+from codeq_lib.data.tasks import Task
 
 # The source a generated task records: MBPP has no bugs of its own, so its tasks keep the
 # name; bugs planted in the curriculum's and DebugBench's references are told apart from

@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 
 from codeq_lib.hashing import normalized_code_hash
-from codeq_lib.tasks import Task
+from codeq_lib.data.tasks import Task
 
 
 def fold_name(name: str) -> str:

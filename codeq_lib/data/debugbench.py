@@ -29,13 +29,13 @@ from typing import Any
 from codeq_lib.hashing import normalized_code_hash, sha256_text
 # The parsing and drawing halves moved to their own modules; their public names stay
 # importable from here, where callers found them before the split.
-from codeq_lib.leetcode_examples import (  # noqa: F401
+from codeq_lib.data.leetcode_examples import (  # noqa: F401
     Param, Signature, bind_example, io_types, node_kind, oracle_signature, parse_assignments, parse_example,
     parse_literal)
-from codeq_lib.random_inputs import (  # noqa: F401
+from codeq_lib.data.random_inputs import (  # noqa: F401
     INT_WINDOW, MAX_LEN, VALUE_KINDS, Relation, ValueSpec, apply_equal_lengths, apply_relations, draw_value,
     edge_inputs, parse_constraints, parse_equal_lengths, parse_relations, random_inputs, value_kind, value_spec)
-from codeq_lib.tasks import Task, TestCase
+from codeq_lib.data.tasks import Task, TestCase
 
 HF_PREFIX = "hf:"
 DEFAULT_HF_DATASET = "Rtian/DebugBench"
