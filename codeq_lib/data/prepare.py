@@ -203,6 +203,9 @@ def prepare(cfg: PrepareConfig) -> dict[str, Any]:
             mine = [t for t in split_tasks if t.source == source]
             if mine or split in ("train", "test"):
                 save_tasks(mine, out / f"{file_stem(source)}_{split}.jsonl")
+        # per source, as the results notebook reads it (report[source]["splits"])
+        report.setdefault(source, {})["splits"] = {
+            split: _counts([t for t in split_tasks if t.source == source]) for split, split_tasks in splits.items()}
     report["joint"] = joint_report(splits)
     report["wall_s"] = round(time.time() - started, 2)
     write_json(Path(cfg.report_dir) / "report.json", report)
