@@ -92,3 +92,17 @@ def test_curriculum_keeps_its_83_tasks_and_ids(two_runs):
     written = [t for tasks in _splits(folder).values() for t in tasks if t.source == "curriculum"]
     assert sorted(t.id for t in written) == sorted(t.id for t in curriculum_tasks())
     assert len(written) == 83
+
+
+def test_every_written_bug_fails_its_hidden_tests_and_its_reference_passes(two_runs):
+    """On prepare's own output: each task's buggy program fails a hidden test, its reference
+    passes them all (the curriculum's and DebugBench's own bugs as well as planted ones)."""
+    from codeq_lib.sandbox import make_sandbox
+
+    (folder, _), _ = two_runs
+    tasks = [t for tasks in _splits(folder).values() for t in tasks]
+    with make_sandbox("subprocess", workers=2) as sandbox:
+        buggy = sandbox.run_batch([(t.buggy_code, t, t.hidden_tests) for t in tasks])
+        fixed = sandbox.run_batch([(t.reference_code, t, t.hidden_tests) for t in tasks])
+    assert [t.id for t, r in zip(tasks, buggy) if r.status not in ("fail", "error", "timeout")] == []
+    assert [t.id for t, r in zip(tasks, fixed) if r.status != "pass"] == []

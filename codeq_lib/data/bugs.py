@@ -24,6 +24,7 @@ import collections
 import json
 import random
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,6 +116,13 @@ def generate_bug_tasks(references: list[Task], sandbox, *, seed: int = 0, per_ca
     not depend on which other problems are built. Returns the tasks, in reference order
     then category order, and the report block (kept and rejected counts).
     """
+    with warnings.catch_warnings():  # planted bugs make the parser warn (`1if`, "\w"); noise here
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return _generate(references, sandbox, seed, per_category, tries, known_programs, progress)
+
+
+def _generate(references, sandbox, seed, per_category, tries, known_programs, progress):
     seen = set(known_programs) | {buggy_code_key(r.reference_code) for r in references}
     slots = [_Slot(r, category, random.Random(f"{seed}:mutate:{r.id}:{category}:{n}"))
              for r in references for category in CATEGORIES for n in range(per_category)]

@@ -50,6 +50,8 @@ class PrepareConfig:
                                       metadata={"help": f"whose references get planted bugs; any of {list(MUTATE_SOURCES)}"})
     bugs_per_category: int = field(default=1, metadata={"help": "planted bugs per problem and category"})
     mutation_tries: int = field(default=3, metadata={"help": "candidates drawn at most per planted bug"})
+    bug_timeout_s: float = field(default=2.0, metadata={"help": "sandbox deadline for a planted bug's run "
+                                                                "(its reference takes milliseconds)"})
     test_fraction: float = field(default=0.3, metadata={"help": "share of problems (not rows) held out for test"})
     val_fraction: float = field(default=0.1, metadata={"help": "share of problems held out for validation (tuning)"})
     stratify: str | list[str] | None = field(
@@ -152,8 +154,10 @@ def build_all(cfg: PrepareConfig, report: dict[str, Any]) -> list[Task]:
         curriculum = curriculum_tasks()
         report["curriculum"] = {"all": _source_summary(curriculum)}
         tasks += curriculum
+    timings = report.setdefault("timings_s", {})
+    debugbench: list[Task] = []
     with make_sandbox(backend=cfg.backend, workers=cfg.workers) as sandbox:
-        debugbench: list[Task] = []
+        started = time.time()
         source = cfg.debugbench_source
         if source and (source.startswith("hf:") or Path(source).is_dir()):
             from codeq_lib.data.debugbench import build_debugbench_tasks
@@ -164,6 +168,8 @@ def build_all(cfg: PrepareConfig, report: dict[str, Any]) -> list[Task]:
             tasks += debugbench
         else:
             report["debugbench"] = {"skipped": f"no DebugBench shards at {source!r}"}
+        timings["debugbench"] = round(time.time() - started, 1)
+        started = time.time()
         if cfg.mbpp_source and Path(cfg.mbpp_source).is_file():
             from codeq_lib.data.mbpp import build_mbpp_references
 
@@ -174,15 +180,21 @@ def build_all(cfg: PrepareConfig, report: dict[str, Any]) -> list[Task]:
                 references += mbpp_refs
         else:
             report["mbpp"] = {"skipped": f"no MBPP file at {cfg.mbpp_source!r}"}
-        from codeq_lib.data.bugs import generate_bug_tasks, reference_problems
-        from codeq_lib.data.debugbench import buggy_code_key
+        timings["mbpp"] = round(time.time() - started, 1)
+    from codeq_lib.data.bugs import generate_bug_tasks, reference_problems
+    from codeq_lib.data.debugbench import buggy_code_key
 
-        for name, own in (("curriculum", curriculum), ("debugbench", debugbench)):
-            if name in cfg.mutate_sources:
-                references += reference_problems(own)
+    for name, own in (("curriculum", curriculum), ("debugbench", debugbench)):
+        if name in cfg.mutate_sources:
+            references += reference_problems(own)
+    started = time.time()
+    # A planted bug that runs for seconds where its reference takes milliseconds is a hang;
+    # its own, shorter deadline keeps those from dominating the stage's time.
+    with make_sandbox(backend=cfg.backend, workers=cfg.workers, timeout_s=cfg.bug_timeout_s) as sandbox:
         generated, gen_report = generate_bug_tasks(
             references, sandbox, seed=cfg.seed, per_category=cfg.bugs_per_category, tries=cfg.mutation_tries,
             known_programs={buggy_code_key(t.buggy_code) for t in tasks})
+    timings["mutate"] = round(time.time() - started, 1)
     report["mutate"] = gen_report
     for source in sorted({t.source for t in generated}):
         mine = [t for t in generated if t.source == source]
