@@ -38,7 +38,10 @@ from codeq_lib.data.tasks import Task
 # those sources' own bugs.
 GENERATED_SOURCE = {"mbpp": "mbpp", "curriculum": "curriculum-mutated", "debugbench": "debugbench-mutated"}
 ID_PREFIX = {"mbpp": "", "curriculum": "curmut-", "debugbench": "dbmut-"}
-REJECTIONS = ("no_site", "claim_fails", "duplicate", "passes_hidden", "passes_visible", "could_not_run")
+# Why a draw kept nothing: no operator of the category found a site whose output holds the
+# category's claim (`mutate.claims_hold`: keep-check 1), a duplicate (4), a bug the hidden (2, 3)
+# or the visible (2) tests cannot see, a run the sandbox could not make.
+REJECTIONS = ("no_site", "duplicate", "passes_hidden", "passes_visible", "could_not_run")
 
 
 def reference_problems(tasks: list[Task]) -> list[Task]:

@@ -303,6 +303,10 @@ def undefined_method(code: str, rng: random.Random) -> str | None:
     return _replace(code, start + cut, start + cut + len(attribute.attr), _METHOD_MISSPELLINGS[attribute.attr])
 
 
+# Subscripts that are type annotations (`List[int]`), not indexing
+_TYPING_NAMES = {"List", "Dict", "Optional", "Tuple", "Set", "list", "dict", "tuple", "set", "Union", "Callable"}
+
+
 @_operator("faulty_index", "reference", "faulty indexing")
 def faulty_index(code: str, rng: random.Random) -> str | None:
     """Shift one subscript by one (`a[i]` -> `a[i + 1]`, `a[0]` -> `a[1]`)."""
@@ -321,9 +325,6 @@ def faulty_index(code: str, rng: random.Random) -> str | None:
     if isinstance(index, ast.Constant) and isinstance(index.value, int) and not isinstance(index.value, bool):
         return _replace(code, start, end, str(index.value + (1 if index.value >= 0 else -1)))
     return _replace(code, start, end, f"{text} {rng.choice('+-')} 1")
-
-
-_TYPING_NAMES = {"List", "Dict", "Optional", "Tuple", "Set", "list", "dict", "tuple", "set", "Union", "Callable"}
 
 
 # ---------------------------------------------------------------------------- logic

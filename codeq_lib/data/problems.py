@@ -20,7 +20,9 @@ leak.
 
 from __future__ import annotations
 
+import functools
 import re
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 
 from codeq_lib.hashing import normalized_code_hash
@@ -63,9 +65,19 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)  # the smaller root wins: order-independent
 
 
+@functools.lru_cache(maxsize=None)
+def _program_hash(code: str) -> str:
+    # every reference is shared by several tasks, and the key, the leak check and the report
+    # each hash every program: parse each text once
+    with warnings.catch_warnings():  # planted bugs make the parser warn (`1if`)
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return normalized_code_hash(code)
+
+
 def task_programs(task: Task) -> list[str]:
     """Normalised hashes of the programs a task holds (buggy and reference)."""
-    return [normalized_code_hash(code) for code in (task.buggy_code, task.reference_code) if code]
+    return [_program_hash(code) for code in (task.buggy_code, task.reference_code) if code]
 
 
 def problem_keys(tasks: Iterable[Task]) -> dict[str, str]:
