@@ -70,7 +70,7 @@ def counting_forward_passes(model, counter: dict):
 
 
 def prompts(n_tasks: int):
-    from codeq_lib.curriculum import curriculum_tasks
+    from codeq_lib.data.curriculum import curriculum_tasks
     from codeq_lib.policy.prompts import build_repair_messages
 
     tasks = curriculum_tasks()

@@ -24,7 +24,7 @@ from pathlib import Path
 from codeq_lib.io import write_json
 from codeq_lib.sandbox import make_sandbox
 from codeq_lib.sandbox.harness import PREAMBLE
-from codeq_lib.tasks import task_from_dict
+from codeq_lib.data.tasks import task_from_dict
 
 TASK = task_from_dict({
     "id": "bench", "entry_point": "Solution.twoSum", "buggy_code": "pass", "hidden_tests": [],

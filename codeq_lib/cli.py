@@ -12,7 +12,7 @@ import importlib
 import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "prepare": ("codeq_lib.prepare", "Build the task sets (DebugBench + curriculum), the split and the data report."),
+    "prepare": ("codeq_lib.data.prepare", "Build the task sets (DebugBench + curriculum), the split and the data report."),
     "sandbox": ("codeq_lib.sandbox.cli", "Score candidate programs against a task file's tests in the sandbox."),
     "convert-model": ("codeq_lib.policy.cli", "Convert the embedded GGUF model (or any GGUF) into an HF checkpoint directory."),
     "eval": ("codeq_lib.evaluate", "Evaluate a policy on a task file with one search mode under the strict protocol."),

@@ -28,7 +28,7 @@ from codeq_lib.hashing import sha256_text
 from codeq_lib.io import write_json
 from codeq_lib.search import MODES, SearchConfig, run_search, training_reward_tests
 from codeq_lib.search.runlog import RunLog
-from codeq_lib.tasks import Task, load_tasks
+from codeq_lib.data.tasks import Task, load_tasks
 
 
 def parse_shard(text: str) -> tuple[int, int]:

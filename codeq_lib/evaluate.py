@@ -25,7 +25,7 @@ from codeq_lib.io import write_json
 from codeq_lib.metrics import rate_summary
 from codeq_lib.search import MODES, HiddenTestGuard, ProtocolError, SearchConfig, run_search
 from codeq_lib.search.runlog import RunLog
-from codeq_lib.tasks import Task, load_tasks
+from codeq_lib.data.tasks import Task, load_tasks
 
 EVAL_MODES = MODES + ("oracle_best_of_n",)
 COUNTER_KEYS = ("llm_calls", "samples", "prompt_tokens", "generated_tokens", "critic_calls",

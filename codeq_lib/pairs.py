@@ -335,7 +335,7 @@ def _config_from_args(args: argparse.Namespace) -> PairsConfig:
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    from codeq_lib.tasks import load_tasks
+    from codeq_lib.data.tasks import load_tasks
 
     cfg = _config_from_args(args)
     nodes = [node for path in args.trees for node in read_jsonl(path)]

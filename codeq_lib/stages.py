@@ -21,7 +21,7 @@ from codeq_lib.hashing import json_hash
 from codeq_lib.io import read_jsonl, write_json, write_jsonl
 from codeq_lib.sandbox.config import SandboxConfig, sandbox_from_config
 from codeq_lib.search import SearchConfig
-from codeq_lib.tasks import load_tasks
+from codeq_lib.data.tasks import load_tasks
 
 SAMPLER_VERSION = "engine-v1"  # engine/ + stopping.py; bump when sampling changes what a seed draws
 TINY_MODEL = "tiny-random"  # a randomly initialised SmolLM2-shaped model: notebook smoke runs only

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from codeq_lib.tasks import task_from_dict
+from codeq_lib.data.tasks import task_from_dict
 
 # Visible tests (1,2)->3, (0,0)->0, (2,-2)->0: the buggy `a - b` passes 1 of 3.
 VISIBLE = [{"args": [1, 2], "expected": 3}, {"args": [0, 0], "expected": 0}, {"args": [2, -2], "expected": 0}]

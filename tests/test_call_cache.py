@@ -40,8 +40,8 @@ def test_a_call_cache_is_keyed_by_the_weights_and_the_sampler(tmp_path):
 
 
 def test_runs_that_share_a_cache_find_what_runs_without_it_find(tmp_path):
-    from codeq_lib.curriculum import curriculum_tasks
-    from codeq_lib.tasks import save_tasks
+    from codeq_lib.data.curriculum import curriculum_tasks
+    from codeq_lib.data.tasks import save_tasks
 
     tasks = str(tmp_path / "tasks.jsonl")
     save_tasks(curriculum_tasks()[:3], tasks)

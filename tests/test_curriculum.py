@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from codeq_lib.curriculum import (
+from codeq_lib.data.curriculum import (
     MIN_EXTRA_HIDDEN,
     curriculum_counts,
     curriculum_tasks,
@@ -21,10 +21,10 @@ from codeq_lib.curriculum import (
     problem_tasks,
     python_literal,
 )
-from codeq_lib.curriculum_bugs import PROBLEMS
+from codeq_lib.data.curriculum_bugs import PROBLEMS
 from codeq_lib.hashing import normalized_code_hash
 from codeq_lib.sandbox import make_sandbox
-from codeq_lib.tasks import CATEGORIES, DIFFICULTIES, load_tasks, save_tasks, task_from_dict
+from codeq_lib.data.tasks import CATEGORIES, DIFFICULTIES, load_tasks, save_tasks, task_from_dict
 
 TASKS = curriculum_tasks()
 

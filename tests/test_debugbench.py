@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from codeq_lib import debugbench as db
-from codeq_lib.tasks import Task, save_tasks, load_tasks
+from codeq_lib.data import debugbench as db
+from codeq_lib.data.tasks import Task, save_tasks, load_tasks
 
 DEBUGBENCH = Path(__file__).resolve().parents[2] / "shared" / "debugbench" / "python3"
 
@@ -99,7 +99,9 @@ def test_plan_problem_on_a_real_tree_record(records):
     assert plan.arg_types == ["TreeNode"] and plan.return_type is None and plan.compare == "exact"
     assert plan.example_args == [[[3, 9, 20, None, None, 15, 7]], [[1, None, 2]]]
     assert plan.example_outputs == [3, 2]
-    assert len(plan.random_args) == 4
+    # 4 random inputs, then edge cases: the empty tree ("nodes in the range [0, 104]") and a long one
+    assert len(plan.random_args) > 4 and [[]] in plan.random_args
+    assert max(len(args[0]) for args in plan.random_args) > 12  # longer than any random draw (MAX_LEN)
     assert plan.random_args == db.plan_problem(record, n_random=4, seed=0).random_args
     assert plan.random_args != db.plan_problem(record, n_random=4, seed=1).random_args
 
@@ -133,6 +135,13 @@ def test_build_on_a_slice_counts(built):
     assert sum(report["by_difficulty"].values()) == len(tasks)
     assert report["hidden_tests"] > report["visible_tests"] > 0
     assert set(report["dropped"]) == set(report["drop_examples"])  # every reason shows where
+    strength = report["hidden_strength"]
+    # structured strings ('a==b') defeat random inputs: the oracle rejects them all, and it shows
+    assert strength["tasks_without_extra_tests"] == sum(len(t.hidden_tests) == len(t.visible_tests) for t in tasks)
+    assert strength["tasks_without_extra_tests"] <= len(tasks) // 10
+    assert strength["longest_input_median"] > 5  # issue 14: the median was 5 before edge cases
+    assert sum(strength["distinguishing_hidden"].values()) == len(tasks)
+    assert strength["tasks_weak_hidden"] == sum(t.meta["weak_hidden"] for t in tasks)
 
 
 def test_built_tasks_are_valid_and_their_oracles_pass_every_hidden_test(built, tmp_path):
@@ -146,6 +155,10 @@ def test_built_tasks_are_valid_and_their_oracles_pass_every_hidden_test(built, t
         buggy = sandbox.run_batch([(t.buggy_code, t, t.hidden_tests) for t in tasks])
     assert [r.status for r in oracle] == ["pass"] * len(tasks)
     assert all(r.status != "pass" for r in buggy)
+    # issue 14: the count of hidden tests that tell each bug from its oracle is recorded
+    assert [t.meta["distinguishing_hidden"] for t in tasks] == [
+        sum(o.status != "pass" for o in r.outcomes) for r in buggy]
+    assert all(t.meta["weak_hidden"] == (t.meta["distinguishing_extras"] == 0) for t in tasks)
     for task in tasks:
         assert task.source == "debugbench" and task.problem and task.entry_point.startswith("Solution.")
         assert task.hidden_tests[:len(task.visible_tests)] == task.visible_tests
@@ -203,7 +216,8 @@ def test_linked_structures_inplace_and_drop_reasons_through_the_sandbox(records)
     tree = by_problem["increasing-order-search-tree"]
     assert (tree.arg_types, tree.return_type) == (["TreeNode"], "TreeNode")
     assert all(t.expected[1::2] == [None] * (len(t.expected) // 2) for t in tree.hidden_tests)  # right spine
-    assert len(tree.hidden_tests) == len(tree.visible_tests) + 3
+    assert len(tree.hidden_tests) > len(tree.visible_tests) + 3  # 3 random inputs, then edge cases
+    assert all(t.meta["distinguishing_hidden"] >= 1 for t in tasks)
 
 
 def test_cross_check_marks_random_inputs_the_oracles_disagree_on():
@@ -212,6 +226,8 @@ def test_cross_check_marks_random_inputs_the_oracles_disagree_on():
     record = {"slug": "p", "description": "", "constraints": "", "examples": ["Input: x = 1\nOutput: 1"],
               "oracle_code": "class Solution:\n    def f(self, x: int) -> int:\n        return x\n"}
     plans = [db.plan_problem(record, n_random=3, seed=0) for _ in range(2)]
+    for plan in plans:  # the three random inputs only: edge cases follow them, not needed here
+        plan.random_args = plan.random_args[:3]
 
     def answers(values):
         return [(value is not None, TestOutcome(status="fail" if value is not None else "error", got=value))

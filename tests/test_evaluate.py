@@ -109,7 +109,7 @@ def test_codeq_eval_cli_end_to_end_on_a_tiny_random_model(tmp_path):
     import sys
 
     from codeq_lib.policy.models import tiny_random_model_dir
-    from codeq_lib.tasks import save_tasks
+    from codeq_lib.data.tasks import save_tasks
 
     save_tasks([make_task("cli0")], tmp_path / "tasks.jsonl")
     out = tmp_path / "out"

@@ -1,5 +1,5 @@
 """LeetCode example parsing, the oracle's entry signature, io types and example binding
-(codeq_lib.leetcode_examples), on hand-written cases and the real DebugBench shards."""
+(codeq_lib.data.leetcode_examples), on hand-written cases and the real DebugBench shards."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codeq_lib import leetcode_examples as lx
-from codeq_lib.debugbench import load_debugbench_records
+from codeq_lib.data import leetcode_examples as lx
+from codeq_lib.data.debugbench import load_debugbench_records
 
 DEBUGBENCH = Path(__file__).resolve().parents[2] / "shared" / "debugbench" / "python3"
 

@@ -20,7 +20,7 @@ from codeq_lib.pairs import (
     check_no_leak,
     test_split_hashes as split_hashes,
 )
-from codeq_lib.tasks import Task, TestCase, save_tasks
+from codeq_lib.data.tasks import Task, TestCase, save_tasks
 
 PROMPT = [{"role": "user", "content": "Fix this program:\n```python\ndef add(a, b):\n    return a - b\n```"}]
 

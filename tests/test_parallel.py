@@ -17,8 +17,8 @@ def rows_by_task(path):
 
 @pytest.mark.slow
 def test_two_processes_find_what_one_process_finds(tmp_path):
-    from codeq_lib.curriculum import curriculum_tasks
-    from codeq_lib.tasks import save_tasks
+    from codeq_lib.data.curriculum import curriculum_tasks
+    from codeq_lib.data.tasks import save_tasks
 
     # two runs: with workers they share one queue (evaluate_many), in one process they run in turn
     runs = [("mcts@2", "mcts", 2, SEARCH), ("best_of_n@2", "best_of_n", 2, SEARCH, 3)]
@@ -55,7 +55,7 @@ def test_a_worker_that_cannot_start_is_reported_not_respawned(tmp_path):
 
 KILLED_EVALUATION = """
 import os, signal, sys
-from codeq_lib.curriculum import curriculum_tasks
+from codeq_lib.data.curriculum import curriculum_tasks
 from codeq_lib.evaluate import evaluate
 from codeq_lib.study.scheduler import TaskPool
 from codeq_lib.sandbox.config import SandboxConfig

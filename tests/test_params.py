@@ -7,7 +7,7 @@ import yaml
 
 from codeq_lib import stages
 from codeq_lib.config import ConfigError, from_dict
-from codeq_lib.prepare import PrepareConfig
+from codeq_lib.data.prepare import PrepareConfig
 from codeq_lib.train.dpo_config import DPOConfig
 
 ROOT = Path(__file__).resolve().parents[1]

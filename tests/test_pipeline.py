@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SEARCH = {"K": 2, "max_new_tokens": 24, "early_stop": True}
 SANDBOX = {"workers": 1, "timeout_s": 5.0}
 TINY = {
-    "prepare": {"debugbench_limit": 20, "n_random": 1},
+    "prepare": {"debugbench_limit": 20, "mbpp_limit": 20, "n_random": 1},
     "convert": {"source": "tiny-random"},
     "collect": {"budget": 2, "limit": 3, "search": SEARCH, "sandbox": SANDBOX},
     "train": {"dpo": {"max_steps": 1, "batch_size": 2, "per_device_batch_size": 1, "max_length": 256,

@@ -15,7 +15,7 @@ from codeq_lib.policy.extract import extract_code
 from codeq_lib.policy.models import CONVERSION_RECORD, default_model_dir, file_sha256
 from codeq_lib.policy.prompts import build_critic_messages, build_repair_messages
 from codeq_lib.sandbox import make_sandbox
-from codeq_lib.tasks import task_from_dict
+from codeq_lib.data.tasks import task_from_dict
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 

@@ -7,7 +7,7 @@ from codeq_lib.policy.prompts import (
     render_call,
 )
 from codeq_lib.sandbox.result import ExecResult, TestOutcome
-from codeq_lib.tasks import TestCase, task_from_dict
+from codeq_lib.data.tasks import TestCase, task_from_dict
 
 TESTS = [
     {"args": [1, 2], "expected": 3},

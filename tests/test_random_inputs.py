@@ -1,4 +1,4 @@
-"""Random inputs (codeq_lib.random_inputs): constraint and relation parsing, value specs,
+"""Random inputs (codeq_lib.data.random_inputs): constraint and relation parsing, value specs,
 drawing values that follow them, seeded distinct argument lists."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import random
 
-from codeq_lib import random_inputs as ri
+from codeq_lib.data import random_inputs as ri
 
 
 def test_constraints_parsing():
@@ -92,3 +92,28 @@ def test_docstring_examples_hold():
     import doctest
 
     assert doctest.testmod(ri).failed == 0
+
+
+def test_edge_values_cover_empty_single_long_and_extremes():
+    rng = random.Random(0)
+    nums = ri.value_spec("nums", None, [[3, 1, 2], [5, 4]], "")  # no constraints (MBPP): empty allowed
+    values = ri.edge_values(nums, rng)
+    assert [] in values and any(len(v) == 1 for v in values) and max(map(len, values)) == ri.LONG_LEN
+    lo, hi = nums.int_range
+    assert any(len(v) > 1 and set(v) <= {lo, hi} for v in values)  # a list of extremes
+    bounded = ri.value_spec("nums", "List[int]", [[1, 2]], "2 <= nums.length <= 50\n0 <= nums[i] <= 9")
+    sizes = sorted(len(v) for v in ri.edge_values(bounded, rng))
+    assert sizes[0] == 2 and sizes[-1] == ri.LONG_LEN  # the constraint's shortest; long capped at LONG_LEN
+    assert ri.edge_values(ri.value_spec("k", "int", [3], "1 <= k <= 7"), rng) == [1, 7]
+
+
+def test_edge_inputs_keep_relations_and_avoid_known_inputs():
+    constraints = "1 <= nums.length <= 20\n1 <= k <= nums.length"
+    specs = [ri.value_spec("nums", "List[int]", [[4, 5, 6]], constraints), ri.value_spec("k", "int", [2], constraints)]
+    known = [[[4, 5, 6], 2]]
+    edges = ri.edge_inputs(specs, random.Random(1), known)
+    assert edges == ri.edge_inputs(specs, random.Random(1), known)  # seeded
+    assert known[0] not in edges and len({json.dumps(e) for e in edges}) == len(edges)
+    assert all(1 <= k <= len(nums) for nums, k in edges)
+    assert max(len(nums) for nums, _ in edges) == 20 and min(len(nums) for nums, _ in edges) == 1
+    assert not ri.relations_hold([[1, 2], 5], specs) and ri.relations_hold([[1, 2], 2], specs)

@@ -6,7 +6,7 @@ import pytest
 
 from codeq_lib.sandbox import ExecResult, make_sandbox
 from codeq_lib.sandbox.subprocess_backend import REPO_ROOT
-from codeq_lib.tasks import TestCase, task_from_dict
+from codeq_lib.data.tasks import TestCase, task_from_dict
 
 
 def make_task(entry_point: str, tests: list[dict], **fields):
@@ -201,3 +201,26 @@ def test_entry_point_must_come_from_the_candidate_not_the_preamble(sb, code):
     gcd = make_task("gcd", [{"args": [4, 6], "expected": 2}])
     assert sb.run("", gcd, gcd.visible_tests).passed == 0
     assert sb.run("def gcd(a, b):\n    return a if b == 0 else gcd(b, a % b)\n", gcd, gcd.visible_tests).status == "pass"
+
+
+# Issue 14: a program that draws from `random` gets the same draws on every run, worker and
+# test position; 1,255 vs 1,256 DebugBench tasks came from an unseeded `random.random()`.
+RANDOM_CODE = ("import random\nAT_LOAD = random.random()\n"
+               "def draw(n):\n    return [AT_LOAD] + [random.randint(0, 10**9) for _ in range(n)]\n")
+DRAW = make_task("draw", [{"args": [3], "expected": None}, {"args": [3], "expected": None},
+                          {"args": [1], "expected": None}])
+
+
+def test_random_is_seeded_per_test_and_at_load(sb):
+    import random
+
+    first = sb.run(RANDOM_CODE, DRAW, DRAW.visible_tests)
+    again = sb.run(RANDOM_CODE + "\n", DRAW, DRAW.visible_tests)  # a new cache key: a real second run
+    got = [o.got for o in first.outcomes]
+    assert got == [o.got for o in again.outcomes]
+    assert got[0] == got[1] and got[2] == got[0][:2]  # every test starts from one seed
+    rng = random.Random()
+    rng.seed(0)  # the harness's TEST_SEED; load-time draw and each test restart from it
+    at_load = rng.random()
+    rng.seed(0)
+    assert got[0] == [at_load] + [rng.randint(0, 10**9) for _ in range(3)]

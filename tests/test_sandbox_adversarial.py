@@ -18,7 +18,7 @@ import pytest
 
 from codeq_lib.sandbox import make_sandbox
 from codeq_lib.sandbox.docker_backend import ensure_docker_engine
-from codeq_lib.tasks import task_from_dict
+from codeq_lib.data.tasks import task_from_dict
 
 CORPUS = Path(__file__).with_name("adversarial")
 CASES = sorted(p.stem for p in CORPUS.glob("*.py"))

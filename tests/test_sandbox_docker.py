@@ -8,7 +8,7 @@ import pytest
 from codeq_lib.sandbox import make_sandbox
 from codeq_lib.sandbox.docker_backend import DEFAULT_IMAGE, LABEL, ensure_docker_engine, rootfs_tarball
 
-from codeq_lib.tasks import task_from_dict
+from codeq_lib.data.tasks import task_from_dict
 
 pytestmark = pytest.mark.docker
 
@@ -50,6 +50,18 @@ def test_docker_scores_like_subprocess(sb):
     for ours, theirs in zip(docker_results, local_results):
         assert [(o.status, o.got) for o in ours.outcomes] == [(o.status, o.got) for o in theirs.outcomes]
     assert all(r.backend == "docker" and r.network_isolated for r in docker_results)
+
+
+def test_docker_seeds_random_like_subprocess(sb):
+    """Issue 14: both backends start every test from the same `random` seed."""
+    task = task_from_dict({"id": "d", "entry_point": "draw", "buggy_code": "pass", "hidden_tests": [],
+                           "visible_tests": [{"args": [3], "expected": None}, {"args": [2], "expected": None}]})
+    code = "import random\ndef draw(n):\n    return [random.random() for _ in range(n)]\n"
+    ours = sb.run(code, task, task.visible_tests)
+    with make_sandbox("subprocess", workers=1) as local:
+        theirs = local.run(code, task, task.visible_tests)
+    assert [o.got for o in ours.outcomes] == [o.got for o in theirs.outcomes]
+    assert ours.outcomes[1].got == ours.outcomes[0].got[:2]
 
 
 def test_containers_are_long_lived(sb):

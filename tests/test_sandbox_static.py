@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from codeq_lib.sandbox.static_checks import find_issues
-from codeq_lib.tasks import task_from_dict
+from codeq_lib.data.tasks import task_from_dict
 
 TASK = task_from_dict({
     "id": "s", "entry_point": "f", "buggy_code": "pass", "hidden_tests": [],

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codeq_lib.split import (
+from codeq_lib.data.split import (
     SplitLeakError,
     apportion,
     assert_disjoint,
@@ -22,7 +22,7 @@ from codeq_lib.split import (
     split_groups,
     split_sizes,
 )
-from codeq_lib.tasks import Task, TestCase
+from codeq_lib.data.tasks import Task, TestCase
 
 DEBUGBENCH = Path(__file__).resolve().parents[2] / "shared" / "debugbench" / "python3"
 
@@ -120,7 +120,7 @@ def test_property_no_debugbench_slug_on_both_sides(debugbench_stub_tasks, seed, 
 @pytest.fixture(scope="module")
 def debugbench_stub_tasks() -> list[Task]:
     """One stub task per real DebugBench Python 3 record (1,414 rows, 225 slugs)."""
-    from codeq_lib.debugbench import load_debugbench_records
+    from codeq_lib.data.debugbench import load_debugbench_records
 
     records = load_debugbench_records(DEBUGBENCH)
     return [make_task(f"row{i}", record["slug"]) for i, record in enumerate(records)]
@@ -134,9 +134,9 @@ def test_debugbench_rows_outnumber_slugs(debugbench_stub_tasks):
 def test_docstring_examples_hold():
     import doctest
 
-    import codeq_lib.split
+    import codeq_lib.data.split
 
-    assert doctest.testmod(codeq_lib.split).failed == 0
+    assert doctest.testmod(codeq_lib.data.split).failed == 0
 
 
 # ---------------------------------------------------------------------------- stratified split
@@ -165,7 +165,7 @@ def _stub(task_id: str, problem: str, difficulty: str | None) -> Task:
 
 @pytest.mark.parametrize("seed", [0, 1, 7])
 def test_curriculum_stratified_by_difficulty_holds_each_out_in_proportion(seed):
-    from codeq_lib.curriculum import curriculum_tasks
+    from codeq_lib.data.curriculum import curriculum_tasks
 
     tasks = curriculum_tasks()
     difficulty_of = {task.group: task.difficulty for task in tasks}  # one difficulty per problem
@@ -219,3 +219,27 @@ def test_apportion_hand_values():
     assert apportion(0, [], []) == []
     with pytest.raises(ValueError, match="cannot place 4 groups"):
         apportion(4, [1, 1], [1, 2])
+
+
+def test_stratify_on_several_fields_and_split_by_a_given_key():
+    """The joint split (issue 14) groups by the canonical problem key and stratifies by
+    (source, difficulty): each source's problems are held out in proportion."""
+    tasks = []
+    for source, n_groups in (("a", 20), ("b", 10)):
+        for g in range(n_groups):
+            for row in range(2):
+                task = dataclasses.replace(make_task(f"{source}{g}-{row}", f"{source}-p{g}"), source=source,
+                                           difficulty="easy" if g % 2 else "hard")
+                task.meta = {"key": f"k{g % 10}{source}"}
+                tasks.append(task)
+    strata = group_strata(tasks, ["source", "difficulty"], key=lambda t: t.meta["key"])
+    assert strata["k1a"] == ("a", "easy") and strata["k0b"] == ("b", "hard") and len(strata) == 20
+    splits = split_by_group(tasks, 0.3, 0, 0.2, stratify=["source", "difficulty"], key=lambda t: t.meta["key"])
+    assert_disjoint(splits, key=lambda t: t.meta["key"])
+    held_keys = {t.meta["key"] for name in ("test", "val") for t in splits[name]}
+    per_stratum = collections.Counter(strata[key] for key in held_keys)
+    # 10 of 20 keys held out (0.3 + 0.2) over four strata of five keys: 2 or 3 from every one
+    assert len(held_keys) == 10 and sorted(per_stratum.values()) == [2, 2, 3, 3]
+    with pytest.raises(SplitLeakError):
+        assert_disjoint({"train": tasks[:1], "test": [dataclasses.replace(tasks[1], id="x")]},
+                        key=lambda t: t.meta["key"])

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from codeq_lib.tasks import Task, TaskFileError, TestCase, load_tasks, save_tasks, task_from_dict
+from codeq_lib.data.tasks import Task, TaskFileError, TestCase, load_tasks, save_tasks, task_from_dict
 
 GOOD = {
     "id": "t1",

@@ -12,7 +12,7 @@ from codeq_lib.io import read_json, read_jsonl
 from codeq_lib.policy.models import tiny_random_model_dir
 from codeq_lib.policy.prompts import build_repair_messages
 from codeq_lib.sandbox import make_sandbox
-from codeq_lib.tasks import Task, TestCase
+from codeq_lib.data.tasks import Task, TestCase
 from codeq_lib.train.grpo_config import GRPOConfig
 from codeq_lib.train.grpo_trainer import ExecutionReward, train_grpo
 

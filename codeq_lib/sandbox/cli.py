@@ -23,7 +23,7 @@ from codeq_lib.config import from_dict
 from codeq_lib.hashing import code_hash
 from codeq_lib.io import write_jsonl
 from codeq_lib.sandbox.result import could_not_run
-from codeq_lib.tasks import TaskFileError, load_tasks
+from codeq_lib.data.tasks import TaskFileError, load_tasks
 
 
 @dataclass

@@ -15,6 +15,7 @@ from __future__ import annotations
 import builtins
 import json
 import math
+import random
 import sys
 import traceback
 import types
@@ -53,6 +54,8 @@ MAX_ITEMS = 1_000_000  # most items drained from a returned generator
 MAX_DEPTH = 200  # deepest nesting of a returned container
 
 _dumps = json.dumps  # bound at import: a candidate re-binding json.dumps changes nothing here
+_seed_random = random.seed  # bound at import, like _dumps: a candidate's `random.seed = ...` is ignored
+TEST_SEED = 0  # the seed every test starts from (issue 14)
 _BUILTINS = dict(builtins.__dict__)  # restored before each serialisation (patched builtins)
 
 
@@ -174,6 +177,20 @@ def canonical(value, depth: int = 0):
     raise TypeError(f"return value of type {name} is not serialisable to JSON")
 
 
+def seed_randomness(seed: int = TEST_SEED) -> None:
+    """Seed `random` (and `numpy.random` when the candidate imported numpy) before a test.
+
+    Issue 14: a DebugBench buggy program calling `random.random()` made `prepare` keep
+    1,255 tasks on one run and 1,256 on the next. Every test starts from the same seed, so
+    a program's outcome on a test depends on neither the test's position nor the worker.
+    numpy is seeded only if already imported: importing it here would cost every test.
+    """
+    _seed_random(seed)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed(seed)
+
+
 def build_args(args: list, arg_types, namespace: dict) -> list:
     """Turn the LeetCode list encodings named by `arg_types` into ListNode / TreeNode objects."""
     out = list(args)
@@ -235,6 +252,7 @@ def execute(request: dict, emit, namespace: dict | None = None) -> None:
     top_name = request["entry_point"].split(".", 1)[0]
     from_preamble = namespace.get(top_name)
     try:
+        seed_randomness()  # module-level code that draws at load time is seeded too
         code = compile(request["code"], "<candidate>", "exec")
         exec(code, namespace)
         if from_preamble is not None and namespace.get(top_name) is from_preamble:
@@ -251,6 +269,7 @@ def execute(request: dict, emit, namespace: dict | None = None) -> None:
         try:
             # A fresh decode per test is a deep copy: mutating inputs can't leak across tests.
             payload = json.loads(test)
+            seed_randomness()
             args = build_args(payload.get("args", []), request.get("arg_types"), namespace)
             value = factory()(*args, **payload.get("kwargs", {}))
             restore_builtins()

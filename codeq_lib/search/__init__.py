@@ -21,7 +21,7 @@ from codeq_lib.search.protocol import HiddenTestGuard, ProtocolError, search_vie
 from codeq_lib.search.refine import refine as refine_search
 from codeq_lib.search.rex import rex as rex_search
 from codeq_lib.search.tree import Node, Tree, load_trees, save_trees
-from codeq_lib.tasks import Task, TestCase
+from codeq_lib.data.tasks import Task, TestCase
 
 STRATEGIES: dict[str, Callable[[SearchContext, int], Node]] = {
     "single_pass": single_pass,

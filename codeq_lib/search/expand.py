@@ -14,7 +14,7 @@ from typing import Any, Callable
 from codeq_lib.sandbox.pool import Sandbox
 from codeq_lib.search.config import SearchConfig
 from codeq_lib.search.tree import Node, Tree
-from codeq_lib.tasks import Task, TestCase
+from codeq_lib.data.tasks import Task, TestCase
 
 
 @dataclass

@@ -17,7 +17,7 @@ import dataclasses
 from collections import Counter
 from typing import Any, Iterable
 
-from codeq_lib.tasks import Task, TestCase
+from codeq_lib.data.tasks import Task, TestCase
 
 
 class ProtocolError(RuntimeError):

@@ -149,7 +149,7 @@ def build_grpo_trainer(cfg: GRPOConfig, sandbox, tasks: list):
 def train_grpo(cfg: GRPOConfig, tasks: list | None = None, sandbox=None) -> dict[str, Any]:
     """Train GRPO on the training tasks and write the checkpoint (same layout as DPO)."""
     from codeq_lib.sandbox import make_sandbox
-    from codeq_lib.tasks import load_tasks
+    from codeq_lib.data.tasks import load_tasks
     from codeq_lib.train.dpo_trainer import save_checkpoint
 
     tasks = tasks if tasks is not None else load_tasks(cfg.tasks)

@@ -14,7 +14,7 @@ import torch
 from codeq_lib.io import write_jsonl
 from codeq_lib.policy import load_policy
 from codeq_lib.policy.prompts import build_repair_messages
-from codeq_lib.tasks import task_from_dict
+from codeq_lib.data.tasks import task_from_dict
 
 TASKS = [
     ("add", "def add(a, b):\n    return a - b\n", "Return the sum of a and b.", [[1, 2], 3]),

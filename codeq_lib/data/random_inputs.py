@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from codeq_lib.leetcode_examples import node_kind
+from codeq_lib.data.leetcode_examples import node_kind
 
 
 @dataclass
@@ -35,6 +35,8 @@ class ValueSpec:
     sorted: bool = False
     distinct: bool = False
     bst: bool = False
+    long_len: int = 0  # the length of `edge_inputs`' long case (0: len_range's top)
+    short_len: int | None = None  # its shortest case (None: len_range's bottom)
 
 
 VALUE_KINDS = ("int", "float", "bool", "str", "list_int", "list_float", "list_bool", "list_str",
@@ -46,6 +48,9 @@ _ANNOTATION_KINDS = {
     "List[List[str]]": "grid_str",
 }
 MAX_LEN = 12  # random lists/strings stay small: fast oracles, readable feedback
+# Edge cases go further (issue 14: the median longest DebugBench input was 5 long), but stay
+# small enough for a quadratic oracle to answer in milliseconds.
+LONG_LEN = 30
 INT_WINDOW = 20  # random ints within [-20, 20] of zero unless constraints or examples say more
 
 
@@ -274,6 +279,11 @@ def value_spec(name: str, annotation: str | None, observed: list[Any], constrain
     spec = ValueSpec(kind=kind, name=name, relation=relation, same_length=same_length,
                      int_range=_int_window(int_bound, [int(v) for v in ints]),
                      len_range=_len_window(len_bound, lengths))
+    spec.long_len = max(spec.len_range[1], min(LONG_LEN, len_bound[1] if len_bound else LONG_LEN))
+    # With no constraint text at all (MBPP) the empty input is tried, and the oracle rejects
+    # it if invalid; LeetCode constraints often bound a length only through another input
+    # (`n == speed.length`, `1 <= n`), so there the shortest observed length stands.
+    spec.short_len = max(len_bound[0], 0) if len_bound else (0 if not (constraints or "").strip() else None)
     chars = sorted({char for text in strings for char in text})
     quoted = re.findall(r"'(.)'", about)
     spec.charset = "".join(chars) or "".join(sorted(set(quoted))) or ("0123456789" if "digit" in about else "abc")
@@ -294,9 +304,10 @@ def value_spec(name: str, annotation: str | None, observed: list[Any], constrain
     return spec
 
 
-def _draw_tree(rng: random.Random, spec: ValueSpec) -> list[Any]:
-    """A random binary tree (a BST when asked) as LeetCode level order, trailing nulls cut."""
-    size = rng.randint(*spec.len_range)
+def _draw_tree(rng: random.Random, spec: ValueSpec, size: int | None = None) -> list[Any]:
+    """A random binary tree (a BST when asked) as LeetCode level order, trailing nulls cut;
+    `size` nodes (at most the value range allows when they must be distinct), else drawn."""
+    size = rng.randint(*spec.len_range) if size is None else size
     lo, hi = spec.int_range
     values = rng.sample(range(lo, hi + 1), min(size, hi - lo + 1)) if (spec.bst or spec.distinct) \
         else [rng.randint(lo, hi) for _ in range(size)]
@@ -337,6 +348,7 @@ def _draw_str(rng: random.Random, spec: ValueSpec, size: int) -> str:
 def draw_value(rng: random.Random, spec: ValueSpec, size: int | None = None) -> Any:
     """One random value of `spec` (JSON; trees and linked lists as their list encoding);
     `size` fixes the length instead of drawing it."""
+    fixed_size = size
     size = rng.randint(*spec.len_range) if size is None else size
     lo, hi = spec.int_range
     if spec.kind == "int":
@@ -357,7 +369,7 @@ def draw_value(rng: random.Random, spec: ValueSpec, size: int | None = None) -> 
         words = [_draw_str(rng, spec, rng.randint(*spec.word_len)) for _ in range(size)]
         return sorted(set(words)) if spec.distinct else words
     if spec.kind == "tree":
-        return _draw_tree(rng, spec)
+        return _draw_tree(rng, spec, fixed_size)
     size = max(size, 1)
     cols = size if spec.inner_len is None else rng.randint(*spec.inner_len)
     if spec.kind == "grid_int":
@@ -407,6 +419,66 @@ def apply_relations(args: list[Any], specs: list[ValueSpec], rng: random.Random)
         elif isinstance(args[index], list):  # `-1 <= edges[i] < n`: every element
             args[index] = [rng.randint(relation.lo, top) for _ in args[index]]
     return args
+
+
+def edge_values(spec: ValueSpec, rng: random.Random) -> list[Any]:
+    """Boundary values of one argument: the shortest allowed (empty when the constraints allow
+    it), a single element, the long case, and for numbers the range's two ends; for lists of
+    numbers also one list of extremes. Pure function of `rng`; duplicates are left to the caller."""
+    lo, hi = spec.int_range
+    if spec.kind in ("int", "float"):
+        return [lo, hi] if spec.kind == "int" else [float(lo), float(hi)]
+    if spec.kind == "bool":
+        return [False, True]
+    shortest = spec.len_range[0] if spec.short_len is None else spec.short_len
+    sizes = sorted({shortest, max(shortest, 1), spec.long_len or spec.len_range[1]})
+    if spec.kind.startswith("grid"):  # a 1 x 1 grid and the largest random one
+        sizes = sorted({max(shortest, 1), spec.len_range[1]})
+    values = [draw_value(rng, spec, size=size) for size in sizes]
+    if spec.kind in ("list_int", "list_float", "linked") and not spec.distinct:
+        size = max(spec.len_range[1], 2)
+        extremes = [rng.choice((lo, hi)) for _ in range(size)]
+        values.append(sorted(extremes) if spec.sorted else extremes)
+    return values
+
+
+def relations_hold(args: list[Any], specs: list[ValueSpec]) -> bool:
+    """Whether every bounded-by relation holds (`apply_relations` skips one it cannot meet,
+    e.g. `1 <= k <= n` once an edge case made n zero)."""
+    position = {spec.name: index for index, spec in enumerate(specs)}
+    for index, spec in enumerate(specs):
+        relation = spec.relation
+        if relation is None or relation.ref not in position:
+            continue
+        ref_value = args[position[relation.ref]]
+        if relation.length and isinstance(ref_value, (list, str)):
+            top = len(ref_value) + relation.offset
+        elif not relation.length and isinstance(ref_value, int) and not isinstance(ref_value, bool):
+            top = ref_value + relation.offset
+        else:
+            continue
+        values = args[index] if isinstance(args[index], list) else [args[index]]
+        if any(isinstance(v, int) and not relation.lo <= v <= top for v in values):
+            return False
+    return True
+
+
+def edge_inputs(specs: list[ValueSpec], rng: random.Random, avoid: list[list[Any]] = ()) -> list[list[Any]]:
+    """Edge-case argument lists (issue 14): one argument at a time at each of its `edge_values`,
+    the others drawn at random; then the equal-length and bounded-by relations are applied,
+    as for `random_inputs`, so an edge case stays inside the problem's constraints. Distinct,
+    and none equal to one in `avoid`."""
+    seen = {json.dumps(args, sort_keys=True) for args in avoid}
+    out: list[list[Any]] = []
+    for index, spec in enumerate(specs):
+        for value in edge_values(spec, rng):
+            args = [draw_value(rng, other) if i != index else value for i, other in enumerate(specs)]
+            args = apply_relations(apply_equal_lengths(args, specs, rng), specs, rng)
+            key = json.dumps(args, sort_keys=True)
+            if key not in seen and relations_hold(args, specs):
+                seen.add(key)
+                out.append(args)
+    return out
 
 
 def random_inputs(specs: list[ValueSpec], count: int, rng: random.Random,

@@ -11,7 +11,7 @@ by-problem split keeps all of a test function's bugs (and its fix) out of traini
 
 Expected values are committed data, not computed at load time, so the task file is stable.
 They were produced from the reference implementation: write a new test as `(args, ...)`
-and run `python -m codeq_lib.curriculum fill`, which replaces each `...` with the
+and run `python -m codeq_lib.data.curriculum fill`, which replaces each `...` with the
 reference's output in place. `tests/test_curriculum.py` proves the data in the sandbox:
 every reference passes all its hidden tests and every buggy version fails at least one.
 """
@@ -26,7 +26,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from codeq_lib.tasks import CATEGORIES, DIFFICULTIES, Task, task_from_dict
+from codeq_lib.data.tasks import CATEGORIES, DIFFICULTIES, Task, task_from_dict
 
 SOURCE = "curriculum"
 BUGS_PATH = Path(__file__).with_name("curriculum_bugs.py")
@@ -62,7 +62,7 @@ def _check_problem(spec: dict[str, Any]) -> None:
         if not (isinstance(test, tuple) and len(test) == 2 and isinstance(test[0], list)):
             raise ValueError(f"{where}: tests[{i}] must be a tuple (args list, expected)")
         if test[1] is Ellipsis:
-            raise ValueError(f"{where}: tests[{i}] has no expected value; run `python -m codeq_lib.curriculum fill`")
+            raise ValueError(f"{where}: tests[{i}] has no expected value; run `python -m codeq_lib.data.curriculum fill`")
     if not spec["bugs"]:
         raise ValueError(f"{where}: has no bugs")
     for j, bug in enumerate(spec["bugs"]):
@@ -114,7 +114,7 @@ def problem_tasks(spec: dict[str, Any]) -> list[Task]:
 
 def curriculum_tasks() -> list[Task]:
     """Every curriculum task, in file order (fresh objects on each call)."""
-    from codeq_lib.curriculum_bugs import PROBLEMS
+    from codeq_lib.data.curriculum_bugs import PROBLEMS
 
     tasks = [task for spec in PROBLEMS for task in problem_tasks(spec)]
     ids = Counter(task.id for task in tasks)
@@ -194,7 +194,7 @@ def fill_expected(path: str | Path = BUGS_PATH) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m codeq_lib.curriculum", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m codeq_lib.data.curriculum", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("fill", help="replace `...` expected values in curriculum_bugs.py with the reference's output")
     sub.add_parser("counts", help="print task counts per category x difficulty as JSON")

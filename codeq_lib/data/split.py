@@ -16,10 +16,10 @@ from __future__ import annotations
 import collections
 import dataclasses
 import random
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any
 
-from codeq_lib.tasks import Task
+from codeq_lib.data.tasks import Task
 
 SPLIT_NAMES = ("train", "val", "test")
 
@@ -139,48 +139,66 @@ def split_groups(groups: Iterable[str], test_fraction: float, seed: int, val_fra
     return {"test": sorted(test), "val": sorted(val), "train": sorted(train)}
 
 
-def group_strata(tasks: list[Task], attribute: str) -> dict[str, Any]:
-    """Each group's value of the task field `attribute` (e.g. "difficulty").
+def _group_of(key: Callable[[Task], str] | None) -> Callable[[Task], str]:
+    return key if key is not None else (lambda task: task.group)
+
+
+def group_strata(tasks: list[Task], attribute: str | list[str] | tuple[str, ...],
+                 key: Callable[[Task], str] | None = None) -> dict[str, Any]:
+    """Each group's value of the task field `attribute` (e.g. "difficulty"), or of several
+    fields as a tuple (e.g. ["source", "difficulty"]: a joint split held out per source).
 
     A group whose tasks disagree takes its most common value (ties: the first in sorted
-    order, so the input order does not matter).
+    order, so the input order does not matter). `key` gives a task's group (default
+    `task.group`; the joint split passes the canonical problem key).
     """
     allowed = [f.name for f in dataclasses.fields(Task)]
-    if attribute not in allowed:
-        raise ValueError(f"split: stratify={attribute!r} is not a task field; allowed: {allowed}")
+    attributes = [attribute] if isinstance(attribute, str) else list(attribute)
+    for name in attributes:
+        if name not in allowed:
+            raise ValueError(f"split: stratify={name!r} is not a task field; allowed: {allowed}")
+    group_of = _group_of(key)
     values: dict[str, collections.Counter] = {}
     for task in tasks:
-        value = getattr(task, attribute)
-        if not isinstance(value, Hashable):
-            raise ValueError(f"split: stratify={attribute!r}: task {task.id!r} has an unhashable "
-                             f"{type(value).__name__} value; stratify on a scalar field")
-        values.setdefault(task.group, collections.Counter())[value] += 1
+        parts = [getattr(task, name) for name in attributes]
+        for name, part in zip(attributes, parts):
+            if not isinstance(part, Hashable):
+                raise ValueError(f"split: stratify={name!r}: task {task.id!r} has an unhashable "
+                                 f"{type(part).__name__} value; stratify on a scalar field")
+        value = parts[0] if isinstance(attribute, str) else tuple(parts)
+        values.setdefault(group_of(task), collections.Counter())[value] += 1
     return {group: min(counts.items(), key=lambda item: (-item[1], *_stratum_order(item[0])))[0]
             for group, counts in values.items()}
 
 
 def split_by_group(tasks: list[Task], test_fraction: float, seed: int, val_fraction: float = 0.0,
-                   stratify: str | None = None) -> dict[str, list[Task]]:
-    """Split tasks by `task.group`; returns {"train", "val", "test"} (val may be empty).
+                   stratify: str | list[str] | None = None,
+                   key: Callable[[Task], str] | None = None) -> dict[str, list[Task]]:
+    """Split tasks by group; returns {"train", "val", "test"} (val may be empty).
 
-    `stratify` names a task field (e.g. "difficulty"): groups are then split within each
-    value of it (see `group_strata`, `split_groups`), so each is held out in proportion.
-    Tasks keep their input order inside each split, so a sorted task file stays sorted.
+    The group is `task.group` unless `key` says otherwise (the joint split over all sources
+    passes the canonical problem key, `problems.problem_keys`). `stratify` names a task
+    field or a list of them (e.g. "difficulty"): groups are then split within each value
+    (see `group_strata`, `split_groups`), so each is held out in proportion. Tasks keep
+    their input order inside each split, so a sorted task file stays sorted.
     """
-    strata = group_strata(tasks, stratify) if stratify is not None else None
-    assignment = split_groups((task.group for task in tasks), test_fraction, seed, val_fraction, strata)
+    group_of = _group_of(key)
+    strata = group_strata(tasks, stratify, key) if stratify is not None else None
+    assignment = split_groups((group_of(task) for task in tasks), test_fraction, seed, val_fraction, strata)
     side_of = {group: name for name, groups in assignment.items() for group in groups}
     splits: dict[str, list[Task]] = {name: [] for name in SPLIT_NAMES}
     for task in tasks:
-        splits[side_of[task.group]].append(task)
+        splits[side_of[group_of(task)]].append(task)
     return splits
 
 
-def assert_disjoint(splits: dict[str, list[Task]]) -> None:
+def assert_disjoint(splits: dict[str, list[Task]], key: Callable[[Task], str] | None = None) -> None:
     """Raise SplitLeakError if any group is in two splits, or a task id is repeated.
 
-    The message names the offending groups (at most 10) and the splits they are in.
+    The group is `task.group` unless `key` says otherwise. The message names the offending
+    groups (at most 10) and the splits they are in.
     """
+    group_of = _group_of(key)
     seen: dict[str, str] = {}
     leaks: dict[str, set[str]] = {}
     ids: dict[str, str] = {}
@@ -189,9 +207,10 @@ def assert_disjoint(splits: dict[str, list[Task]]) -> None:
             if task.id in ids:
                 raise SplitLeakError(f"task id {task.id!r} is in split {ids[task.id]!r} and again in {name!r}")
             ids[task.id] = name
-            first = seen.setdefault(task.group, name)
+            group = group_of(task)
+            first = seen.setdefault(group, name)
             if first != name:
-                leaks.setdefault(task.group, {first}).add(name)
+                leaks.setdefault(group, {first}).add(name)
     if leaks:
         shown = sorted(leaks)[:10]
         detail = ", ".join(f"{group!r} in {sorted(leaks[group])}" for group in shown)

@@ -6,8 +6,8 @@ are shown to the search; all of them are the hidden tests) and the bugs, one sma
 each with its DebugBench category and minor type. A bug may override the function's
 difficulty. Each bug fails at least one visible test, so search has a signal to follow.
 
-Expected values come from the reference (`python -m codeq_lib.curriculum fill`) and are
-checked by tests/test_curriculum.py; `codeq_lib/curriculum.py` builds the tasks.
+Expected values come from the reference (`python -m codeq_lib.data.curriculum fill`) and are
+checked by tests/test_curriculum.py; `codeq_lib/data/curriculum.py` builds the tasks.
 """
 
 EASY = [

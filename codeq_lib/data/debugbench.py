@@ -29,13 +29,13 @@ from typing import Any
 from codeq_lib.hashing import normalized_code_hash, sha256_text
 # The parsing and drawing halves moved to their own modules; their public names stay
 # importable from here, where callers found them before the split.
-from codeq_lib.leetcode_examples import (  # noqa: F401
+from codeq_lib.data.leetcode_examples import (  # noqa: F401
     Param, Signature, bind_example, io_types, node_kind, oracle_signature, parse_assignments, parse_example,
     parse_literal)
-from codeq_lib.random_inputs import (  # noqa: F401
+from codeq_lib.data.random_inputs import (  # noqa: F401
     INT_WINDOW, MAX_LEN, VALUE_KINDS, Relation, ValueSpec, apply_equal_lengths, apply_relations, draw_value,
-    parse_constraints, parse_equal_lengths, parse_relations, random_inputs, value_kind, value_spec)
-from codeq_lib.tasks import Task, TestCase
+    edge_inputs, parse_constraints, parse_equal_lengths, parse_relations, random_inputs, value_kind, value_spec)
+from codeq_lib.data.tasks import Task, TestCase
 
 HF_PREFIX = "hf:"
 DEFAULT_HF_DATASET = "Rtian/DebugBench"
@@ -242,6 +242,10 @@ def plan_problem(record: dict, n_random: int, seed: int) -> ProblemPlan:
                         record["description"]) for i, p in enumerate(params)]
     rng = random.Random(f"{seed}:{record['slug']}")  # per problem: same inputs for every bug of it
     randoms = random_inputs(specs, n_random, rng, [a for a, _ in kept]) if all(specs) and n_random > 0 else []
+    # issue 14: random draws alone were short (median longest input 5) and often alike, so
+    # edge cases follow: shortest, single element, long, extremes (`random_inputs.edge_inputs`)
+    if all(specs) and n_random > 0:
+        randoms += edge_inputs(specs, rng, [a for a, _ in kept] + randoms)
     compare = "unordered" if _UNORDERED_RE.search(record["description"]) and return_type is None else "exact"
     return ProblemPlan(record["slug"], record["oracle_code"], signature, arg_types[:arity] or None, return_type,
                        compare, [a for a, _ in kept], [o for _, o in kept], randoms, unparsed)
@@ -453,6 +457,7 @@ def build_tasks_from_records(records: list[dict], sandbox, *, n_random: int = 5,
             _note(drop_examples, "buggy_passes_hidden", task.id)
             continue
         task.meta["buggy_hidden_status"] = result.status
+        note_distinguishing(task, result)
         tasks.append(task)
     ids = [t.id for t in tasks]
     if len(set(ids)) != len(ids):
@@ -460,8 +465,54 @@ def build_tasks_from_records(records: list[dict], sandbox, *, n_random: int = 5,
     report = build_report(records, kept, removed, dropped, drop_examples, tasks, examples,
                           random_dropped, disagreements, n_random)
     report["random_inputs_oracles_disagree"] = oracles_disagree
+    report["hidden_strength"] = hidden_strength(tasks)
     report["problems_with_several_oracles"] = sum(len(keys) > 1 for keys in by_slug.values())
     return tasks, report
+
+
+def note_distinguishing(task: Task, result) -> None:
+    """Record how many hidden tests tell the buggy program from the oracle (issue 14).
+
+    `distinguishing_extras` counts those beyond the visible examples; a task with none is
+    flagged `weak_hidden`: its hidden tests add nothing the visible ones do not check.
+    """
+    failed = [index for index, outcome in enumerate(result.outcomes) if outcome.status != "pass"]
+    task.meta["distinguishing_hidden"] = len(failed)
+    task.meta["distinguishing_extras"] = sum(index >= len(task.visible_tests) for index in failed)
+    task.meta["weak_hidden"] = task.meta["distinguishing_extras"] == 0
+
+
+def hidden_strength(tasks: list[Task]) -> dict[str, Any]:
+    """The report's view of how strong the hidden tests are (issue 14, item 5)."""
+    by_problem: dict[str, list[Task]] = {}
+    for task in tasks:
+        by_problem.setdefault(task.problem, []).append(task)
+    constant = 0
+    for members in by_problem.values():
+        extras = members[0].hidden_tests[len(members[0].visible_tests):]
+        constant += len(extras) >= 2 and len({json.dumps(t.expected, sort_keys=True) for t in extras}) == 1
+    extras = sorted(len(t.hidden_tests) - len(t.visible_tests) for t in tasks)
+    return {
+        "tasks_without_extra_tests": sum(len(t.hidden_tests) == len(t.visible_tests) for t in tasks),
+        "tasks_weak_hidden": sum(t.meta.get("weak_hidden", False) for t in tasks),
+        "problems_extras_one_expected_value": constant,
+        "extra_tests_median": extras[len(extras) // 2] if extras else 0,
+        "distinguishing_hidden": _count(t.meta.get("distinguishing_hidden", 0) for t in tasks),
+        "longest_input_median": _median_longest_input(tasks),
+    }
+
+
+def _median_longest_input(tasks: list[Task]) -> int:
+    """Median over problems of the longest list or string among their hidden inputs."""
+    def longest(value: Any) -> int:
+        if isinstance(value, (list, str)):
+            return max([len(value)] + [longest(item) for item in value if isinstance(item, list)])
+        return 0
+    per_problem = {}
+    for task in tasks:
+        per_problem.setdefault(task.problem, max([0] + [longest(arg) for t in task.hidden_tests for arg in t.args]))
+    values = sorted(per_problem.values())
+    return values[len(values) // 2] if values else 0
 
 
 def _note(notes: dict[str, list[str]], reason: str, text: str) -> None:
