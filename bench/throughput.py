@@ -37,21 +37,21 @@ sys.path.insert(0, str(ROOT))
 
 
 def slice_tasks(path: str | None, limit: int, out: Path) -> str:
-    """The task file of the slice: `path` if given and present, else the curriculum's test split
-    as params.yaml's prepare section draws it."""
-    from codeq_lib.tasks import load_tasks, save_tasks
+    """The task file of the slice: `path` if present (prepare's curriculum test split), else a
+    split of the curriculum alone by problem, seeded as params.yaml's prepare section."""
+    from codeq_lib.data.tasks import load_tasks, save_tasks
 
     if path and Path(path).exists():
         tasks = load_tasks(path)
     else:
         import yaml
 
-        from codeq_lib.curriculum import curriculum_tasks
-        from codeq_lib.split import split_by_group
+        from codeq_lib.data.curriculum import curriculum_tasks
+        from codeq_lib.data.split import split_by_group
 
         prepare = yaml.safe_load((ROOT / "params.yaml").read_text())["prepare"]
         tasks = split_by_group(curriculum_tasks(), test_fraction=prepare["test_fraction"], seed=prepare["seed"],
-                               stratify=prepare["stratify"])["test"]
+                               stratify="difficulty")["test"]
     target = out / "tasks.jsonl"
     save_tasks(tasks[:limit], str(target))
     return str(target)

@@ -42,8 +42,8 @@ def _read(folder):
 @pytest.mark.slow
 @pytest.mark.parametrize("call_cache", [False, True])
 def test_sixteen_searches_at_once_find_what_one_at_a_time_finds(tmp_path, call_cache):
-    from codeq_lib.curriculum import curriculum_tasks
-    from codeq_lib.tasks import save_tasks
+    from codeq_lib.data.curriculum import curriculum_tasks
+    from codeq_lib.data.tasks import save_tasks
 
     tasks = str(tmp_path / "tasks.jsonl")
     save_tasks(curriculum_tasks()[::9][:6], tasks)

@@ -40,7 +40,7 @@ def test_nucleus_rows_keeps_what_the_batched_nucleus_keeps(top_p):
         kept = {int(i): float(p) for i, p in zip(ids[row], probs[row]) if p > 0}
         ref = {int(i): float(p) for i, p in zip(ref_ids[0], ref_probs[0]) if p > 0}
         assert kept.keys() == ref.keys()
-        assert all(abs(kept[i] - ref[i]) < 1e-6 for i in kept)
+        assert all(abs(kept[i] - ref[i]) < 1e-5 for i in kept)  # softmax vs exp(x - logsumexp): float32 rounding
 
 
 def test_a_row_samples_the_same_alone_and_among_others():

@@ -62,7 +62,9 @@ def _rotate_half(x: torch.Tensor) -> torch.Tensor:
 
 
 def round_up(value: int, multiple: int) -> int:
-    """>>> round_up(257, 256), round_up(256, 256), round_up(0, 256)
+    """`value` rounded up to a multiple of `multiple`.
+
+    >>> round_up(257, 256), round_up(256, 256), round_up(0, 256)
     (512, 256, 0)
     """
     return -(-value // multiple) * multiple
