@@ -23,7 +23,7 @@ Modules: `harness` (child side), `worker` (warm worker, fork per candidate), `ch
 
 from __future__ import annotations
 
-from codeq_lib.sandbox.pool import Sandbox
+from codeq_lib.sandbox.pool import Sandbox, SandboxIsolationError
 from codeq_lib.sandbox.result import ExecResult, TestOutcome
 from codeq_lib.sandbox.scoring import values_equal
 
@@ -32,11 +32,14 @@ BACKENDS = ("subprocess", "docker")
 
 def make_sandbox(backend: str = "subprocess", workers: int = 2, timeout_s: float = 5.0, *,
                  memory_mb: int = 1024, cache: bool = True, static_checks: bool = True,
-                 limits: dict | None = None, **backend_options) -> Sandbox:
+                 limits: dict | None = None, allow_unisolated=(), **backend_options) -> Sandbox:
     """A started Sandbox (use it as a context manager so its workers are stopped).
 
     `limits` may set file_size_mb, nproc, nofile, max_output_bytes, max_result_bytes;
-    `backend_options` go to the backend (Docker: image, python, mem_limit, pids_limit).
+    `backend_options` go to the backend (subprocess: allow_paths; Docker: image, python,
+    mem_limit, pids_limit). Raises SandboxIsolationError when a worker cannot set up its
+    isolation, unless the missing parts are named in `allow_unisolated` (any of "network",
+    "filesystem", "pid", "ipc"): candidates then run with less protection, knowingly.
     """
     limits = {"memory_mb": memory_mb, **(limits or {})}
     if backend == "subprocess":
@@ -50,7 +53,7 @@ def make_sandbox(backend: str = "subprocess", workers: int = 2, timeout_s: float
     else:
         raise ValueError(f"backend={backend!r} is not one of {list(BACKENDS)}")
     return Sandbox(impl, workers=workers, timeout_s=timeout_s, limits=limits, cache=cache,
-                   static_checks=static_checks)
+                   static_checks=static_checks, allow_unisolated=allow_unisolated)
 
 
-__all__ = ["make_sandbox", "Sandbox", "ExecResult", "TestOutcome", "values_equal", "BACKENDS"]
+__all__ = ["make_sandbox", "Sandbox", "SandboxIsolationError", "ExecResult", "TestOutcome", "values_equal", "BACKENDS"]

@@ -1,18 +1,30 @@
 """Warm sandbox worker: imports the harness once, then forks a fresh child per candidate.
 
-Runs as `python -E -s -S worker.py` on the host (subprocess backend) or inside a container
-(Docker backend, `--listen SOCKET`); standalone, stdlib only. Per request:
+Runs as `python -E -s -S worker.py` on the host (subprocess backend, with a clean minimal
+environment) or inside a container (Docker backend, `--listen SOCKET --container`);
+standalone, stdlib only.
 
-    worker --fork--> supervisor --unshare(PID)+fork--> candidate (pid 1 of its own namespace)
+On the host the worker first builds its own jail (issue 15): new mount, network, IPC and
+PID namespaces, and a root file system that holds only what is allowed (an allowlist: /usr,
+the /bin and /lib links, the Python installation, read-only; fresh tmpfs for /tmp, /var/tmp
+and /dev/shm; five device nodes; a proc that hides other users' processes). It then forks
+itself once: that child is pid 1 of the new PID namespace and serves requests, so when it
+ends, for whatever reason, the kernel kills every process a candidate left behind. A
+container gives the Docker worker the same namespaces and an equally small root.
 
-The supervisor (trusted, root) drops nothing: it owns the wall-clock deadline, reads the
-candidate's stdout/stderr/result pipes (truncating them), kills it on timeout, removes its
-work dir and sends one message back. The candidate runs with rlimits (CPU, address space,
-file size, processes, open files), a fresh unprivileged uid of its own, no new privileges,
-a private work dir, no network (the worker entered a new network namespace at start), and
-only its three pipe ends open. When the candidate (pid 1) dies, the kernel kills every
-process it forked; where PID namespaces are not permitted (e.g. a default Docker container)
-a sweep `kill(-1)` run as the candidate's uid does the same job.
+Per request:
+
+    worker --fork--> candidate                            (nproc 1: no process can be forked)
+    worker --fork--> supervisor --unshare(PID)+fork--> candidate (pid 1 of its namespace)
+
+The supervisor (trusted, root) owns the wall-clock deadline, reads the candidate's
+stdout/stderr/result pipes (truncating them), kills its whole process group (and, where no
+PID namespace is permitted, every process of its uid) when it ends or stops itself (a
+ptrace stop is not an exit), removes its files and SysV IPC objects, checks that nothing is
+left, and sends one message back. The candidate runs with rlimits (CPU, address space, file
+size, processes, open files), a fresh unprivileged uid, no new privileges, its own IPC
+namespace where permitted, a private work dir, an empty environment but PATH/HOME/TMPDIR/LANG,
+and only its three pipe ends open.
 """
 
 from __future__ import annotations
@@ -24,7 +36,6 @@ import math
 import os
 import resource
 import select
-import shutil
 import signal
 import socket
 import struct
@@ -37,13 +48,28 @@ import harness  # noqa: E402  (standalone: the folder is the import path)
 
 CLONE_NEWNET = 0x40000000
 CLONE_NEWPID = 0x20000000
+CLONE_NEWIPC = 0x08000000
 CLONE_NEWNS = 0x00020000
-MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x1, 0x20, 0x1000, 0x4000, 0x40000
-# World-writable places a non-root candidate could otherwise write to on the host.
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x20, 0x1000, 0x4000, 0x40000
+MNT_DETACH = 2
+IPC_RMID = 0
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine)
+# World-writable places a candidate can write to; what it leaves there is removed after it.
 PRIVATE_TMPFS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+ISOLATIONS = ("network", "filesystem", "pid", "ipc")
+# The allowlist of the host worker's root (read-only binds), besides the Python installation:
+# what the interpreter and its extension modules load. Top-level symlinks (merged /usr) are
+# copied as symlinks. The Docker image holds the same (docker_backend.rootfs_tarball).
+SYSTEM_PATHS = ("/usr", "/bin", "/lib", "/lib32", "/lib64", "/libx32")
+DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
+ETC_FILES = {"passwd": "root:x:0:0:root:/root:/bin/sh\n", "group": "root:x:0:\n"}
+NEW_ROOT = "/tmp"  # where the root is assembled (a tmpfs over /tmp, in the worker's namespace only)
+# A candidate's whole environment (issue 15: it used to inherit the scorer's, secrets included).
+CANDIDATE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
 PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
-UID_BASE = 200_000  # candidate uid: UID_BASE + salt + supervisor pid, unique per live candidate
+UID_BASE = 200_000  # candidate uid: UID_BASE + the worker's host pid, or + salt + supervisor pid
 # Containers reuse small pids, so each worker adds a random salt (bits above any pid) to
 # keep candidates of different containers from sharing a uid and its process limit.
 UID_SALT = (int.from_bytes(os.urandom(1), "big") % 255 + 1) << 22
@@ -53,6 +79,7 @@ _libc = ctypes.CDLL(None, use_errno=True)
 PRIVILEGED = os.geteuid() == 0  # root: own uid per candidate, namespaces, mounts
 _dumps = json.dumps  # bound at import: a candidate re-binding json.dumps cannot mute the channel
 _WARM_NAMESPACE: dict | None = None  # the preamble, executed once; each fork gets its own copy
+_WORKER_UID: int | None = None  # host worker: UID_BASE + its host pid (its own pid is 1 in its jail)
 
 DEFAULT_LIMITS = {
     "timeout_s": 5.0,
@@ -134,11 +161,15 @@ def candidate_main(request: dict, limits: dict, workdir: str, uid: int, out_w: i
     os.closerange(3, RESULT_FD)
     os.closerange(RESULT_FD + 1, 65536)
     os.chdir(workdir)
-    os.environ.update({"HOME": workdir, "TMPDIR": workdir})
+    os.environ.clear()
+    os.environ.update({**CANDIDATE_ENV, "HOME": workdir, "TMPDIR": workdir})
     tempfile.tempdir = workdir
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-large file is an OSError, not a kill
     _set_limits(limits)
     if PRIVILEGED:  # unprivileged runs keep their uid (and rlimits still apply)
+        # Its own SysV IPC namespace, gone with its last process (refused in a container:
+        # there the supervisor removes the candidate's IPC objects instead).
+        unshare(CLONE_NEWIPC)
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
@@ -160,8 +191,35 @@ def candidate_main(request: dict, limits: dict, workdir: str, uid: int, out_w: i
     os._exit(0)
 
 
-def _sweep_uid(uid: int) -> None:
-    """Kill every process left running as `uid` (escaped grandchildren, fork bombs)."""
+def _ipc_objects() -> list[tuple[str, int, int]]:
+    """(kind, id, owner uid) of every SysV IPC object in this IPC namespace."""
+    out = []
+    for kind, id_col, uid_col in (("shm", 1, 7), ("sem", 1, 4), ("msg", 1, 7)):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as handle:
+                rows = handle.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) > max(id_col, uid_col):
+                out.append((kind, int(fields[id_col]), int(fields[uid_col])))
+    return out
+
+
+def _remove_ipc(objects: list[tuple[str, int, int]]) -> None:
+    for kind, ipc_id, _ in objects:
+        if kind == "shm":
+            _libc.shmctl(ipc_id, IPC_RMID, None)
+        elif kind == "sem":
+            _libc.semctl(ipc_id, 0, IPC_RMID)
+        else:
+            _libc.msgctl(ipc_id, IPC_RMID, None)
+
+
+def _sweep_as_uid(uid: int, kill: bool, ipc: list[tuple[str, int, int]]) -> None:
+    """As `uid` (no capability needed, which a container does not give): kill every process
+    of that uid (escaped grandchildren, fork bombs) and remove its SysV IPC objects."""
     pid = os.fork()
     if pid == 0:
         try:
@@ -169,14 +227,62 @@ def _sweep_uid(uid: int) -> None:
             os.setuid(uid)
             # Repeat: a process caught mid-fork can add a child after one pass. ESRCH means
             # nothing of this uid is left to signal (zombies still count, so bounded).
-            for _ in range(100):
+            for _ in range(100 if kill else 0):
                 os.kill(-1, signal.SIGKILL)
                 time.sleep(0.002)
         except ProcessLookupError:
             pass
         finally:
-            os._exit(0)
+            try:
+                _remove_ipc([obj for obj in ipc if obj[2] == uid])
+            finally:
+                os._exit(0)
     os.waitpid(pid, 0)
+
+
+def remove_tree(path: str) -> None:
+    """Delete the folder `path` and all in it, without recursion and without following links.
+
+    The candidate shaped this tree (issue 15: a few thousand nested folders made
+    `shutil.rmtree` raise RecursionError and poisoned the worker), so: one directory fd open
+    at a time, entries removed relative to it, subfolders entered by name and left by "..",
+    and a stack of pending names instead of a call stack. Its processes are dead by now, so
+    nothing moves underneath."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        return
+    pending: list[list[str]] = [[]]  # per level: subfolders still to empty
+    entered: list[str] = []  # names from `path` down to the current folder
+    try:
+        while True:
+            with os.scandir(fd) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        pending[-1].append(entry.name)
+                    else:
+                        os.unlink(entry.name, dir_fd=fd)
+            while not pending[-1]:
+                if not entered:
+                    os.close(fd)
+                    fd = -1
+                    os.rmdir(path)
+                    return
+                parent = os.open("..", flags, dir_fd=fd)
+                os.close(fd)
+                fd = parent
+                pending.pop()
+                os.rmdir(entered.pop(), dir_fd=fd)
+            name = pending[-1].pop()
+            child = os.open(name, flags, dir_fd=fd)
+            os.close(fd)
+            fd = child
+            entered.append(name)
+            pending.append([])
+    finally:
+        if fd >= 0:
+            os.close(fd)
 
 
 def _remove_candidate_files(uid: int) -> None:
@@ -193,18 +299,66 @@ def _remove_candidate_files(uid: int) -> None:
                     if entry.stat(follow_symlinks=False).st_uid != uid:
                         continue
                     if entry.is_dir(follow_symlinks=False):
-                        shutil.rmtree(entry.path, ignore_errors=True)
+                        remove_tree(entry.path)
                     else:
                         os.unlink(entry.path)
                 except OSError:
                     continue
 
 
+def _processes_of(uid: int) -> list[int]:
+    """Live processes of `uid` visible here (this worker's PID namespace: a handful)."""
+    pids = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                info = os.stat(f"/proc/{name}")
+            except OSError:
+                continue
+            if info.st_uid == uid:
+                pids.append(int(name))
+    return pids
+
+
+def leftovers(uid: int, workdir: str, check_processes: bool) -> list[str]:
+    """What the candidate left behind after clean-up (empty when the worker is healthy)."""
+    found = []
+    if os.path.lexists(workdir):
+        found.append(f"work dir {workdir} not removed")
+    for folder in PRIVATE_TMPFS:
+        try:
+            with os.scandir(folder) as entries:
+                owned = [e.name for e in entries if e.stat(follow_symlinks=False).st_uid == uid]
+        except OSError:
+            continue
+        if owned:
+            found.append(f"{len(owned)} files of the candidate left in {folder}")
+    ipc = [obj for obj in _ipc_objects() if obj[2] == uid]
+    if ipc:
+        found.append(f"{len(ipc)} SysV IPC objects of the candidate left")
+    if check_processes:
+        survivors = [pid for pid in _processes_of(uid) if not _is_zombie(pid)]
+        if survivors:
+            found.append(f"{len(survivors)} processes of the candidate still running")
+    return found
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
 def _collect(pipes: dict[int, int], pid: int, deadline: float, uid: int, sweep: bool):
-    """Read the candidate's pipes until they close or the deadline passes."""
+    """Read the candidate's pipes until they close or the deadline passes.
+
+    A stopped child (a ptrace stop after PTRACE_TRACEME, which waitpid reports to its
+    tracer) is not an exit: it is killed at once (issue 15 class 3) and reaped later."""
     buffers = {fd: bytearray() for fd in pipes}
     dropped = {fd: 0 for fd in pipes}
-    open_fds, status, timed_out = set(pipes), None, False
+    open_fds, status, timed_out, stopped = set(pipes), None, False, False
     while open_fds:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -219,27 +373,47 @@ def _collect(pipes: dict[int, int], pid: int, deadline: float, uid: int, sweep: 
             room = max(pipes[fd] - len(buffers[fd]), 0)
             buffers[fd] += chunk[:room]
             dropped[fd] += max(len(chunk) - room, 0)
-        if status is None:
+        if status is None and not stopped:
             done, raw = os.waitpid(pid, os.WNOHANG)
-            if done:
+            if done and os.WIFSTOPPED(raw):
+                stopped = True
+                _kill_group(pid)
+            elif done:
                 status = raw
                 if sweep:  # grandchildren may hold the pipes open: end them
-                    _sweep_uid(uid)
-    return buffers, dropped, status, timed_out
+                    _sweep_as_uid(uid, kill=True, ipc=[])
+    return buffers, dropped, status, timed_out, stopped
+
+
+def _kill_group(pid: int) -> None:
+    """SIGKILL the candidate and its process group (a stopped or traced one too)."""
+    for target in (pid, -pid):
+        try:
+            os.kill(target, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _reap(pid: int) -> int:
+    """Wait for `pid` to exit, skipping stop reports (a traced child reports those)."""
+    while True:
+        _, status = os.waitpid(pid, 0)
+        if not os.WIFSTOPPED(status):
+            return status
 
 
 def supervise(request: dict, new_pid_namespace: bool) -> dict:
     """Run one candidate in a confined child; return the raw outcome for the parent.
 
     With `nproc` 1 (the default) the candidate can start no process or thread at all, so
-    nothing can outlive it and the worker supervises it directly: one fork per candidate.
-    With more, a throwaway supervisor gives it a PID namespace (or sweeps its uid after).
+    the worker supervises it directly: one fork per candidate. With more, a throwaway
+    supervisor gives it a PID namespace (or sweeps its uid after).
     """
     limits = {**DEFAULT_LIMITS, **request.get("limits", {})}
     start = time.monotonic()
     pid_ns = unshare(CLONE_NEWPID) if new_pid_namespace else False
     sweep = PRIVILEGED and not pid_ns and int(limits["nproc"]) > 1
-    uid = UID_BASE + UID_SALT + os.getpid()
+    uid = _WORKER_UID if _WORKER_UID is not None else UID_BASE + UID_SALT + os.getpid()
     workdir = tempfile.mkdtemp(prefix="codeq-run-")
     if PRIVILEGED:
         os.chown(workdir, uid, uid)
@@ -263,19 +437,23 @@ def supervise(request: dict, new_pid_namespace: bool) -> dict:
 
 def _finish(request, limits, start, pid, uid, workdir, sweep, pid_ns, out_r, err_r, res_r) -> dict:
     caps = {out_r: limits["max_output_bytes"], err_r: limits["max_output_bytes"], res_r: limits["max_result_bytes"]}
-    buffers, dropped, status, timed_out = _collect(caps, pid, start + limits["timeout_s"], uid, sweep)
-    if status is None:
-        for target in (pid, -pid):
-            try:
-                os.kill(target, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        _, status = os.waitpid(pid, 0)
-    if sweep:
-        _sweep_uid(uid)
-    shutil.rmtree(workdir, ignore_errors=True)
+    buffers, dropped, status, timed_out, stopped = _collect(caps, pid, start + limits["timeout_s"], uid, sweep)
+    if status is None:  # still running, or stopped: kill it, then reap it
+        _kill_group(pid)
+        status = _reap(pid)
+    else:  # exited and reaped: its process group may outlive it (the id stays reserved)
+        try:
+            os.kill(-pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    wall_s = time.monotonic() - start
+    ipc = _ipc_objects()
+    if PRIVILEGED and (sweep or ipc):
+        _sweep_as_uid(uid, kill=sweep, ipc=ipc)
+    remove_tree(workdir)
     if PRIVILEGED:
         _remove_candidate_files(uid)
+    unhealthy = leftovers(uid, workdir, check_processes=sweep) if PRIVILEGED else []
     return {
         "records": buffers[res_r].decode("utf-8", "replace"),
         "result_truncated": dropped[res_r] > 0,
@@ -286,8 +464,10 @@ def _finish(request, limits, start, pid, uid, workdir, sweep, pid_ns, out_r, err
         "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
         "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
         "timed_out": timed_out,
+        "stopped": stopped,
         "pid_namespace": pid_ns,
-        "wall_s": time.monotonic() - start,
+        "wall_s": wall_s,
+        "unhealthy": unhealthy,
     }
 
 
@@ -297,7 +477,7 @@ def run_request(request: dict) -> dict:
     if nproc <= 1:
         try:
             return supervise(request, new_pid_namespace=False)
-        except Exception as exc:  # e.g. no space for a work dir: report, keep serving
+        except Exception as exc:  # e.g. no space for a work dir: report; the parent replaces us
             return {"worker_error": f"sandbox worker failed: {type(exc).__name__}: {exc}"}
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -338,8 +518,8 @@ def _reap_orphans() -> None:
         pass
 
 
-def serve(in_fd: int, out_fd: int, network: bool) -> None:
-    write_frame(out_fd, json.dumps({"ready": True, "network_isolated": network, "pid": os.getpid()}).encode())
+def serve(in_fd: int, out_fd: int, hello: dict) -> None:
+    write_frame(out_fd, json.dumps({"ready": True, **hello}).encode())
     while True:
         frame = read_frame(in_fd)
         if frame is None:
@@ -347,6 +527,18 @@ def serve(in_fd: int, out_fd: int, network: bool) -> None:
         response = run_request(json.loads(frame))
         _reap_orphans()
         write_frame(out_fd, json.dumps(response).encode())
+        if response.get("unhealthy") or "worker_error" in response:
+            return  # the parent replaces a worker that could not clean up after a candidate
+
+
+class IsolationError(OSError):
+    """One step of setting up a namespace or the root file system failed (named in the text)."""
+
+
+def _check(ok: bool, step: str) -> None:
+    if not ok:
+        err = ctypes.get_errno()
+        raise IsolationError(err, f"{step}: {os.strerror(err)}")
 
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> bool:
@@ -358,55 +550,140 @@ def _under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
-def isolate_filesystem(hide: list[str]) -> bool:
-    """A private mount namespace: empty tmpfs over the world-writable dirs and over `hide`.
-
-    Candidates then cannot leave files on the host, and cannot read what sits under the
-    hidden folders (the repository, task files with expected outputs, /root). The Python
-    installation is bound back read-only where a hidden folder covers it (pyenv lives under
-    /root), so lazy standard-library imports still work. False where mounts are refused.
-    """
-    if not unshare(CLONE_NEWNS) or not _mount("none", "/", None, MS_REC | MS_PRIVATE):
-        return False
-    prefix = os.path.realpath(sys.base_prefix)
-    ok = all(_mount("tmpfs", p, "tmpfs", 0, "size=512m,mode=1777") for p in PRIVATE_TMPFS if os.path.isdir(p))
-    hidden = [os.path.realpath(p) for p in hide if os.path.isdir(p)]
-    stage = "/tmp/.codeq-python"
-    if any(_under(prefix, h) for h in hidden):
-        os.makedirs(stage, exist_ok=True)
-        ok &= _mount(prefix, stage, None, MS_BIND | MS_REC)
-    done: list[str] = []
-    for folder in sorted(set(hidden), key=len):
-        if folder == prefix or any(_under(folder, outer) for outer in done):
-            continue  # already covered by an outer hidden folder
-        done.append(folder)
-        ok &= _mount("tmpfs", folder, "tmpfs", 0, "size=16m,mode=0755")
-        if _under(prefix, folder):
-            os.makedirs(prefix, exist_ok=True)
-            ok &= _mount(stage, prefix, None, MS_BIND | MS_REC)
-            _mount(None, prefix, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
-    return ok
+def _bind_read_only(source: str, target: str) -> None:
+    if os.path.isdir(source):
+        os.makedirs(target, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        open(target, "a").close()
+    _check(_mount(source, target, None, MS_BIND | MS_REC), f"bind {source}")
+    _check(_mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV), f"read-only {source}")
 
 
-def warm_up(isolate_network: bool, hide: list[str] | None = None) -> bool:
-    """Enter new network/mount namespaces (once per worker) and pre-import the preamble."""
-    if isolate_network:
-        unshare(CLONE_NEWNET)
-    if hide is not None:
-        isolate_filesystem(hide)
+def build_root(allow: list[str]) -> None:
+    """In a new mount namespace, assemble at NEW_ROOT a root holding only the allowlist.
+
+    Allowlist, not denylist (issue 15 class 5): a task file or checkout anywhere (/opt, /srv,
+    beside the repository) is simply not there. Raises IsolationError naming the failed step."""
+    _check(unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    _check(_mount("none", "/", None, MS_REC | MS_PRIVATE), "make / private")
+    paths = sorted({os.path.realpath(p) for p in allow if os.path.exists(p)}, key=len)
+    for path in paths:
+        if _under(path, NEW_ROOT):
+            raise IsolationError(0, f"allowed path {path} lies under {NEW_ROOT}, where the root is built")
+    _check(_mount("tmpfs", NEW_ROOT, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0755"), f"tmpfs on {NEW_ROOT}")
+    bound: list[str] = []
+    for name in SYSTEM_PATHS:  # merged /usr: /bin -> usr/bin stays a symlink
+        if os.path.islink(name):
+            os.symlink(os.readlink(name), NEW_ROOT + name)
+    for path in paths:
+        if any(_under(path, outer) for outer in bound) or os.path.islink(path.rstrip("/") or "/"):
+            continue
+        _bind_read_only(path, NEW_ROOT + path)
+        bound.append(path)
+    for device in DEVICES:
+        target = NEW_ROOT + device
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        open(target, "a").close()
+        _check(_mount(device, target, None, MS_BIND), f"bind {device}")
+    os.symlink("/proc/self/fd", NEW_ROOT + "/dev/fd")
+    for folder in PRIVATE_TMPFS:
+        os.makedirs(NEW_ROOT + folder, exist_ok=True)
+        _check(_mount("tmpfs", NEW_ROOT + folder, "tmpfs", MS_NOSUID | MS_NODEV, "size=512m,mode=1777"), f"tmpfs on {folder}")
+    os.makedirs(NEW_ROOT + "/etc", exist_ok=True)
+    for name, text in ETC_FILES.items():
+        with open(f"{NEW_ROOT}/etc/{name}", "w") as handle:
+            handle.write(text)
+    os.makedirs(NEW_ROOT + "/proc", exist_ok=True)
+
+
+def enter_root() -> None:
+    """Mount a proc for this PID namespace (other users' processes hidden), then make the
+    assembled root the only one: pivot_root and detach the old root (chroot if refused)."""
+    _check(_mount("proc", NEW_ROOT + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2"), "mount /proc")
+    old = NEW_ROOT + "/.old-root"
+    os.makedirs(old, exist_ok=True)
+    if SYS_PIVOT_ROOT is not None and _libc.syscall(SYS_PIVOT_ROOT, NEW_ROOT.encode(), old.encode()) == 0:
+        os.chdir("/")
+        _check(_libc.umount2(b"/.old-root", MNT_DETACH) == 0, "detach the old root")
+        os.rmdir("/.old-root")
+    else:
+        os.chroot(NEW_ROOT)
+        os.chdir("/")
+    _check(_mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV), "read-only /")
+
+
+def jail(isolate_network: bool, private_fs: bool, allow: list[str], in_fd: int, out_fd: int) -> dict:
+    """Host worker: enter new namespaces and the allowlisted root; return what holds.
+
+    Forks once after unshare(CLONE_NEWPID): the child, pid 1 of the new namespace, returns
+    and serves; this process waits for it and exits with it. When pid 1 ends (the parent
+    closed the channel, or this process was killed: PDEATHSIG), the kernel kills every
+    process left in the namespace, so nothing a candidate started outlives the worker."""
+    global _WORKER_UID
+    errors: dict[str, str] = {}
+    host_pid = os.getpid()
+    _WORKER_UID = UID_BASE + host_pid  # pids are unique on the host while the worker lives
+    if isolate_network and not unshare(CLONE_NEWNET):
+        errors["network"] = f"unshare(CLONE_NEWNET): {os.strerror(ctypes.get_errno())}"
+    elif not isolate_network:
+        errors["network"] = "not requested (--allow-network)"
+    if not unshare(CLONE_NEWIPC):
+        errors["ipc"] = f"unshare(CLONE_NEWIPC): {os.strerror(ctypes.get_errno())}"
+    if private_fs:
+        try:
+            build_root(allow)
+        except OSError as exc:
+            errors["filesystem"] = str(exc)
+    else:
+        errors["filesystem"] = "not requested (no --private-fs)"
+    if unshare(CLONE_NEWPID):
+        child = os.fork()
+        if child:
+            os.close(in_fd)
+            os.close(out_fd)
+            while True:
+                _, status = os.waitpid(child, 0)
+                if not os.WIFSTOPPED(status):
+                    os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    else:
+        errors["pid"] = f"unshare(CLONE_NEWPID): {os.strerror(ctypes.get_errno())}"
+    if "filesystem" not in errors:
+        try:
+            enter_root()
+        except OSError as exc:
+            errors["filesystem"] = str(exc)
+    if "network" not in errors and not network_isolated():
+        errors["network"] = "an interface besides loopback is visible"
+    return {"pid": host_pid, "errors": errors}
+
+
+def warm_up() -> None:
+    """Pre-import the preamble once; each fork gets a copy-on-write copy of it."""
     global _WARM_NAMESPACE
     _WARM_NAMESPACE = harness.base_namespace()
     gc.freeze()  # keep the warm heap shared (copy-on-write) across the forks
-    return network_isolated()
+
+
+def hello_message(pid: int, errors: dict[str, str]) -> dict:
+    """What the parent checks before it sends a candidate (it refuses missing isolation)."""
+    return {"pid": pid, "network_isolated": "network" not in errors,
+            "isolation": {name: name not in errors for name in ISOLATIONS}, "isolation_errors": errors}
 
 
 def main(argv: list[str]) -> int:
     isolate = "--allow-network" not in argv
-    hide = [argv[i + 1] for i, arg in enumerate(argv) if arg == "--hide"]
+    allow = [argv[i + 1] for i, arg in enumerate(argv) if arg == "--allow"]
     private_fs = "--private-fs" in argv
     if "--listen" in argv:
+        # In a container: Docker gave the worker its own network ("none"), IPC, PID and mount
+        # namespaces and a root of a few folders (docker_backend); nothing to set up here.
         path = argv[argv.index("--listen") + 1]
-        network = warm_up(isolate, hide if private_fs else None)
+        errors = {} if network_isolated() or not isolate else {"network": "an interface besides loopback is visible"}
+        if not isolate:
+            errors["network"] = "not requested (--allow-network)"
+        warm_up()
         server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         if os.path.exists(path):
             os.unlink(path)
@@ -415,7 +692,7 @@ def main(argv: list[str]) -> int:
         # One client, then exit: when the parent goes away (even killed), the container
         # stops and, started with auto-remove, disappears instead of idling forever.
         conn, _ = server.accept()
-        serve(conn.fileno(), conn.fileno(), network)
+        serve(conn.fileno(), conn.fileno(), hello_message(os.getpid(), errors))
         conn.close()
         return 0
     # stdio mode: keep the channel on private fds; stray prints go to stderr, not the channel
@@ -423,7 +700,9 @@ def main(argv: list[str]) -> int:
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(2, 1)
-    serve(in_fd, out_fd, warm_up(isolate, hide if private_fs else None))
+    status = jail(isolate, private_fs, allow + [sys.base_prefix, *SYSTEM_PATHS], in_fd, out_fd)
+    warm_up()
+    serve(in_fd, out_fd, hello_message(status["pid"], status["errors"]))
     return 0
 
 
