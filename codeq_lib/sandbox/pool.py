@@ -20,8 +20,8 @@ import ast
 import json
 import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Any, Iterator, Sequence
 
 from tqdm.auto import tqdm
 
@@ -241,10 +241,20 @@ class Sandbox:
     def run_batch(self, jobs: Sequence[tuple], progress: bool = False) -> list[ExecResult]:
         """Run many (code, task, tests) jobs in parallel across the workers; order is kept."""
         jobs = list(jobs)
+        results: list = [None] * len(jobs)
+        for index, result in self.run_iter(jobs, progress=progress):
+            results[index] = result
+        return results
+
+    def run_iter(self, jobs: Sequence[tuple], progress: bool = False) -> Iterator[tuple[int, ExecResult]]:
+        """(index, result) for each job as it finishes, so a caller can keep results as they
+        come (`codeq sandbox` writes each at once: a crash loses only the running ones)."""
+        jobs = list(jobs)
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            futures = [pool.submit(self._run_job, job) for job in jobs]
-            return [f.result() for f in tqdm(futures, desc=f"sandbox[{self.backend.name}]",
-                                             disable=not progress, leave=False)]
+            futures = {pool.submit(self._run_job, job): index for index, job in enumerate(jobs)}
+            for future in tqdm(as_completed(futures), total=len(futures), desc=f"sandbox[{self.backend.name}]",
+                               disable=not progress, leave=False):
+                yield futures[future], future.result()
 
     def _run_job(self, job) -> ExecResult:
         try:

@@ -80,6 +80,7 @@ PRIVILEGED = os.geteuid() == 0  # root: own uid per candidate, namespaces, mount
 _dumps = json.dumps  # bound at import: a candidate re-binding json.dumps cannot mute the channel
 _WARM_NAMESPACE: dict | None = None  # the preamble, executed once; each fork gets its own copy
 _WORKER_UID: int | None = None  # host worker: UID_BASE + its host pid (its own pid is 1 in its jail)
+_PARENT_FD: int | None = None  # the request channel: readable mid-run only when the parent went away
 
 DEFAULT_LIMITS = {
     "timeout_s": 5.0,
@@ -359,12 +360,15 @@ def _collect(pipes: dict[int, int], pid: int, deadline: float, uid: int, sweep: 
     buffers = {fd: bytearray() for fd in pipes}
     dropped = {fd: 0 for fd in pipes}
     open_fds, status, timed_out, stopped = set(pipes), None, False, False
+    watch = [_PARENT_FD] if _PARENT_FD is not None else []
     while open_fds:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             timed_out = True
             break
-        ready, _, _ = select.select(list(open_fds), [], [], min(remaining, 0.05))
+        ready, _, _ = select.select(list(open_fds) + watch, [], [], min(remaining, 0.05))
+        if _PARENT_FD in ready:  # the parent closed the channel (exited, killed): stop now
+            raise ParentGone("the parent closed the request channel")
         for fd in ready:
             chunk = os.read(fd, 1 << 16)
             if not chunk:
@@ -383,6 +387,10 @@ def _collect(pipes: dict[int, int], pid: int, deadline: float, uid: int, sweep: 
                 if sweep:  # grandchildren may hold the pipes open: end them
                     _sweep_as_uid(uid, kill=True, ipc=[])
     return buffers, dropped, status, timed_out, stopped
+
+
+class ParentGone(Exception):
+    """The process that sends requests went away mid-run: end the candidate and exit."""
 
 
 def _kill_group(pid: int) -> None:
@@ -437,7 +445,14 @@ def supervise(request: dict, new_pid_namespace: bool) -> dict:
 
 def _finish(request, limits, start, pid, uid, workdir, sweep, pid_ns, out_r, err_r, res_r) -> dict:
     caps = {out_r: limits["max_output_bytes"], err_r: limits["max_output_bytes"], res_r: limits["max_result_bytes"]}
-    buffers, dropped, status, timed_out, stopped = _collect(caps, pid, start + limits["timeout_s"], uid, sweep)
+    try:
+        buffers, dropped, status, timed_out, stopped = _collect(caps, pid, start + limits["timeout_s"], uid, sweep)
+    except ParentGone:
+        _kill_group(pid)
+        _reap(pid)
+        if sweep:
+            _sweep_as_uid(uid, kill=True, ipc=[])
+        os._exit(0)  # pid 1 of the jail: everything left in it dies with this process
     if status is None:  # still running, or stopped: kill it, then reap it
         _kill_group(pid)
         status = _reap(pid)
@@ -519,6 +534,8 @@ def _reap_orphans() -> None:
 
 
 def serve(in_fd: int, out_fd: int, hello: dict) -> None:
+    global _PARENT_FD
+    _PARENT_FD = in_fd
     write_frame(out_fd, json.dumps({"ready": True, **hello}).encode())
     while True:
         frame = read_frame(in_fd)
