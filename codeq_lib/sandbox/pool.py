@@ -35,6 +35,16 @@ from codeq_lib.sandbox.static_checks import find_issues
 # it dead (the worker enforces the real deadline; this only catches a wedged worker).
 WORKER_GRACE_S = 20.0
 ISOLATIONS = ("network", "filesystem", "pid", "ipc")
+LIMIT_KEYS = ("memory_mb", "file_size_mb", "nproc", "nofile", "max_output_bytes", "max_result_bytes")
+
+
+def check_limits(limits: dict) -> None:
+    """Unknown keys and values that are not positive numbers are errors naming the key."""
+    for key, value in limits.items():
+        if key not in LIMIT_KEYS:
+            raise ValueError(f"limits: unknown key {key!r} (allowed: {list(LIMIT_KEYS)})")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ValueError(f"limits: {key}={value!r} must be a positive number")
 
 
 class SandboxIsolationError(RuntimeError):
@@ -110,6 +120,7 @@ class Sandbox:
         self.allow_unisolated = set(allow_unisolated) | set(getattr(backend, "opted_out", ()))
         self.backend = backend
         self.timeout_s = float(timeout_s)
+        check_limits(limits or {})
         self.limits = {**(limits or {}), "timeout_s": self.timeout_s}
         self.cache = ResultCache() if cache else None
         self.static_checks = static_checks

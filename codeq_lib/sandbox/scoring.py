@@ -159,6 +159,8 @@ def _death_reason(response: dict, limits: dict) -> str:
         return f"timed out after {limits.get('timeout_s')}s"
     if response.get("result_truncated"):
         return "result channel over its size limit"
+    if response.get("stopped"):
+        return "process stopped itself (a ptrace or signal stop) and was killed"
     sig = response.get("signal")
     if sig is not None:
         name = _signal.Signals(sig).name if sig in _signal.Signals._value2member_map_ else str(sig)

@@ -555,7 +555,7 @@ class IsolationError(OSError):
 def _check(ok: bool, step: str) -> None:
     if not ok:
         err = ctypes.get_errno()
-        raise IsolationError(err, f"{step}: {os.strerror(err)}")
+        raise IsolationError(f"{step}: {os.strerror(err)}")
 
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> bool:
@@ -587,7 +587,7 @@ def build_root(allow: list[str]) -> None:
     paths = sorted({os.path.realpath(p) for p in allow if os.path.exists(p)}, key=len)
     for path in paths:
         if _under(path, NEW_ROOT):
-            raise IsolationError(0, f"allowed path {path} lies under {NEW_ROOT}, where the root is built")
+            raise IsolationError(f"allowed path {path} lies under {NEW_ROOT}, where the root is built")
     _check(_mount("tmpfs", NEW_ROOT, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0755"), f"tmpfs on {NEW_ROOT}")
     bound: list[str] = []
     for name in SYSTEM_PATHS:  # merged /usr: /bin -> usr/bin stays a symlink
