@@ -185,3 +185,31 @@ def test_cache_is_bounded_by_bytes_and_skips_large_results():
     hit = cache.get(("9", "t"))
     hit.outcomes[0].got = "mutated"
     assert cache.get(("9", "t")).outcomes[0].got == "y" * 3_000
+
+
+def test_nothing_outlives_a_scorer_that_is_killed_mid_run():
+    # issue 15 class 3: after `codeq` exits (here: is killed), no candidate runs on.
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = ("import sys\n"
+              "from codeq_lib.sandbox import make_sandbox\n"
+              "from codeq_lib.tasks import task_from_dict\n"
+              "task = task_from_dict({'id': 'k', 'entry_point': 'add', 'buggy_code': 'pass', 'hidden_tests': [],\n"
+              "                       'visible_tests': [{'args': [1, 2], 'expected': 3}]})\n"
+              "with make_sandbox('subprocess', workers=1, timeout_s=120.0) as sb:\n"
+              "    print(sb._channels[0].hello['pid'], flush=True)\n"
+              "    sb.run('def add(a, b):\\n    while True:\\n        pass\\n', task, task.visible_tests)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        uid = worker.UID_BASE + int(proc.stdout.readline())
+        deadline = time.monotonic() + 60
+        while not processes_of_uid(uid, grace_s=0) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert processes_of_uid(uid, grace_s=0), "the candidate never started"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert processes_of_uid(uid, grace_s=10) == []
