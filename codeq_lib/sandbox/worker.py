@@ -510,7 +510,9 @@ def run_request(request: dict) -> dict:
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0 or not select.select([read_end], [], [], remaining)[0]:
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)  # a wedged supervisor: end it and all of its candidate's uid
+            if PRIVILEGED:
+                _sweep_as_uid(_WORKER_UID if _WORKER_UID is not None else UID_BASE + UID_SALT + pid, kill=True, ipc=[])
             break
         chunk = os.read(read_end, 1 << 20)
         if not chunk:
