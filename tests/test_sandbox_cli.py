@@ -96,28 +96,33 @@ def test_cli_output_is_strict_json_and_bad_lines_are_contained(files):
 
 
 def test_cli_keeps_results_as_they_finish_and_resumes(files):
-    # Killed mid-run (as a crash would), the finished candidates are already on disk; a
-    # rerun reuses them and runs only the rest.
+    # Killed mid-run (as a crash would be), the finished candidates are already on disk; a
+    # rerun with the same task file and settings reuses them and runs only the rest.
     lines = [json.dumps({"task_id": "add", "code": f"def add(a, b):\n    return a + b  # {i}\n"}) for i in range(2)]
-    lines.append(json.dumps({"task_id": "add", "code": "def add(a, b):\n    while True:\n        pass\n"}))
+    lines.append(json.dumps({"task_id": "add", "code": "import time\ndef add(a, b):\n    time.sleep(2.5)\n    return a + b\n"}))
     (files / "slow.jsonl").write_text("\n".join(lines) + "\n")
     out = files / "slow_out.jsonl"
     partial = Path(f"{out}.partial")
     command = [sys.executable, "-m", "codeq_lib.cli", "sandbox", "--tasks", str(files / "tasks.jsonl"),
-               "--candidates", str(files / "slow.jsonl"), "--out", str(out), "--workers", "1"]
-    proc = subprocess.Popen(command + ["--timeout-s", "60"], stderr=subprocess.DEVNULL)
+               "--candidates", str(files / "slow.jsonl"), "--out", str(out), "--workers", "1", "--timeout-s", "30"]
+    proc = subprocess.Popen(command, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
-        while not (partial.exists() and partial.read_text().count("\n") >= 2) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        while not (partial.exists() and partial.read_text().count("\n") >= 3) and time.monotonic() < deadline:
+            time.sleep(0.02)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    finished = [json.loads(line) for line in partial.read_text().splitlines()]
+    header, *finished = [json.loads(line) for line in partial.read_text().splitlines()]
+    assert header["codeq_sandbox_partial"] == 1 and header["timeout_s"] == 30.0
     assert [(r["line"], r["status"]) for r in finished] == [(1, "pass"), (2, "pass")] and not out.exists()
-    done = subprocess.run(command + ["--timeout-s", "1"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     rows = read_jsonl(out)
-    assert [r["status"] for r in rows] == ["pass", "pass", "timeout"]
+    assert [r["status"] for r in rows] == ["pass", "pass", "pass"]
     assert [r["wall_s"] for r in rows[:2]] == [r["wall_s"] for r in finished]  # reused, not rerun
     assert not partial.exists()
+    # Other settings: nothing is reused from an interrupted run's file.
+    partial.write_text(json.dumps({**header, "timeout_s": 99.0}) + "\n" + json.dumps({**finished[0], "wall_s": -1.0}) + "\n")
+    assert subprocess.run(command, capture_output=True, timeout=120).returncode == 0
+    assert read_jsonl(out)[0]["wall_s"] != -1.0

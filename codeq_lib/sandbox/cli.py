@@ -9,8 +9,9 @@ task id, code not a string, code that does not parse) gets its own error result 
 stops the batch, and no candidate can make the command fail (issue 15).
 
 Results are appended to `<out>.partial` as they finish (flushed, one line each), so a crash
-or a kill loses at most the candidates still running; a rerun with the same arguments reuses
-the finished lines (same line number, task id, code hash and test set) and runs the rest.
+or a kill loses at most the candidates still running; a rerun with the same task file and
+settings (its first line records them) reuses the finished lines (same line number, task id
+and code hash) and runs the rest.
 Once all are scored, `<out>` is written atomically in input order and the partial file is
 removed. Every line is strict JSON (no NaN or Infinity tokens).
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import os
 import sys
@@ -114,20 +116,30 @@ def partial_path(out: str) -> Path:
     return Path(f"{out}.partial")
 
 
-def finished_rows(path: Path) -> dict[tuple, dict]:
-    """Rows of an interrupted earlier run, by (line, task id, code hash, tests); a line cut
-    short by the interruption is skipped."""
+def run_header(config: SandboxCliConfig) -> dict:
+    """First line of the partial file: what the kept results depend on besides the candidate."""
+    with open(config.tasks, "rb") as handle:
+        tasks_sha256 = hashlib.sha256(handle.read()).hexdigest()
+    return {"codeq_sandbox_partial": 1, "tasks_sha256": tasks_sha256, "tests": config.tests,
+            "backend": config.backend, "timeout_s": config.timeout_s, "memory_mb": config.memory_mb}
+
+
+def finished_rows(path: Path, header: dict) -> dict[tuple, dict]:
+    """Rows of an interrupted earlier run with the same header, by (line, task id, code
+    hash); a line cut short by the interruption is skipped."""
     rows: dict[tuple, dict] = {}
     if not path.exists():
         return rows
     with open(path, encoding="utf-8") as handle:
-        for text in handle:
+        for number, text in enumerate(handle):
             try:
                 row = json.loads(text)
             except ValueError:
                 continue
-            if isinstance(row, dict):
-                rows[(row.get("line"), row.get("task_id"), row.get("code_hash"), row.get("tests"))] = row
+            if number == 0 and row != header:
+                return rows  # another task file or settings: nothing to reuse
+            if number > 0 and isinstance(row, dict):
+                rows[(row.get("line"), row.get("task_id"), row.get("code_hash"))] = row
     return rows
 
 
@@ -151,14 +163,15 @@ def run_cli(args: argparse.Namespace) -> int:
     lines = read_candidates(config.candidates)
     jobs = [candidate_job(lineno, obj, tasks_by_id, config.tests, config.candidates) for lineno, obj in lines]
     partial = partial_path(config.out)
-    earlier = finished_rows(partial)
+    header = run_header(config)
+    earlier = finished_rows(partial, header)
     rows: dict[int, dict] = {}
     pending: list[tuple[int, object, tuple]] = []
     for (lineno, obj), job in zip(lines, jobs):
         row = result_row(lineno, obj, could_not_run(0, job, config.backend), config.tests) if isinstance(job, str) else None
         if row is None:
             code = obj.get("code") if isinstance(obj, dict) else None
-            row = earlier.get((lineno, obj.get("task_id"), _safe_hash(code), config.tests))
+            row = earlier.get((lineno, obj.get("task_id"), _safe_hash(code)))
             if row is None:
                 pending.append((lineno, obj, job))
                 continue
@@ -169,6 +182,7 @@ def run_cli(args: argparse.Namespace) -> int:
             handle.write(strict_line(row) + "\n")
             handle.flush()  # in the kernel's hands: a crash of this process loses nothing
 
+        keep(header)
         for row in rows.values():
             keep(row)
         if pending:
