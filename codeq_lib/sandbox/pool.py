@@ -110,17 +110,21 @@ class Sandbox:
 
     def __init__(self, backend, workers: int = 2, timeout_s: float = 5.0, limits: dict | None = None,
                  cache: bool = True, static_checks: bool = True, allow_unisolated=()):
-        if workers < 1:
-            raise ValueError(f"workers={workers}: must be at least 1")
-        if timeout_s <= 0:
-            raise ValueError(f"timeout_s={timeout_s}: must be positive")
-        unknown = sorted(set(allow_unisolated) - set(ISOLATIONS))
-        if unknown:
-            raise ValueError(f"allow_unisolated={list(allow_unisolated)!r}: {unknown} not among {list(ISOLATIONS)}")
+        try:
+            if workers < 1:
+                raise ValueError(f"workers={workers}: must be at least 1")
+            if timeout_s <= 0:
+                raise ValueError(f"timeout_s={timeout_s}: must be positive")
+            unknown = sorted(set(allow_unisolated) - set(ISOLATIONS))
+            if unknown:
+                raise ValueError(f"allow_unisolated={list(allow_unisolated)!r}: {unknown} not among {list(ISOLATIONS)}")
+            check_limits(limits or {})
+        except ValueError:
+            backend.close()
+            raise
         self.allow_unisolated = set(allow_unisolated) | set(getattr(backend, "opted_out", ()))
         self.backend = backend
         self.timeout_s = float(timeout_s)
-        check_limits(limits or {})
         self.limits = {**(limits or {}), "timeout_s": self.timeout_s}
         self.cache = ResultCache() if cache else None
         self.static_checks = static_checks
