@@ -33,8 +33,9 @@ class SubprocessBackend:
         self.isolate_network = isolate_network
         self.private_fs = private_fs
         self.allow_paths = list(allow_paths or [])
-        # Turning a part off is opting out of it by name (the Sandbox checks the rest).
-        self.opted_out = {name for name, on in (("network", isolate_network), ("filesystem", private_fs)) if not on}
+        # Turning a part off is opting out of it by name (the Sandbox checks the rest); without
+        # its own root the worker has no private /proc either, so that is the pid part too.
+        self.opted_out = ({"network"} if not isolate_network else set()) | ({"filesystem", "pid"} if not private_fs else set())
 
     def start_worker(self, index: int) -> Channel:
         command = [self.python, "-E", "-s", "-S", str(WORKER)]

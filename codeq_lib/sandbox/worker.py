@@ -673,6 +673,10 @@ def jail(isolate_network: bool, private_fs: bool, allow: list[str], in_fd: int, 
             enter_root()
         except OSError as exc:
             errors["filesystem"] = str(exc)
+    if "filesystem" in errors and "pid" not in errors:
+        # Without a root of its own the worker cannot mount a proc for its PID namespace:
+        # /proc would still list the host's processes and their command lines.
+        errors["pid"] = "no private /proc without the filesystem isolation (the host's processes stay listed)"
     if "network" not in errors and not network_isolated():
         errors["network"] = "an interface besides loopback is visible"
     return {"pid": host_pid, "errors": errors}
