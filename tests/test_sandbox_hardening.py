@@ -165,7 +165,7 @@ def test_remove_tree_does_not_recurse_or_follow_links(tmp_path):
 def test_leftovers_names_what_is_left(tmp_path):
     workdir = tmp_path / "codeq-run-x"
     workdir.mkdir()
-    found = worker.leftovers(os.getuid(), str(workdir), check_processes=True)
+    found = worker.leftovers(os.getuid(), str(workdir), check_processes=True)  # scans the temp dirs itself
     assert f"work dir {workdir} not removed" in found
     assert any("processes of the candidate still running" in item for item in found)  # this test runs as that uid
     assert worker.leftovers(2**31 - 7, str(tmp_path / "gone"), check_processes=True) == []

@@ -286,9 +286,11 @@ def remove_tree(path: str) -> None:
             os.close(fd)
 
 
-def _remove_candidate_files(uid: int) -> None:
+def _remove_candidate_files(uid: int) -> list[str]:
     """Delete what the candidate left in the shared temp dirs (only files owned by its uid),
-    so one candidate cannot plant files for the next one served by this worker."""
+    so one candidate cannot plant files for the next one served by this worker. Returns
+    the paths it could not remove."""
+    failed = []
     for folder in PRIVATE_TMPFS:
         try:
             entries = os.scandir(folder)
@@ -304,7 +306,8 @@ def _remove_candidate_files(uid: int) -> None:
                     else:
                         os.unlink(entry.path)
                 except OSError:
-                    continue
+                    failed.append(entry.path)
+    return failed
 
 
 def _processes_of(uid: int) -> list[int]:
@@ -321,20 +324,26 @@ def _processes_of(uid: int) -> list[int]:
     return pids
 
 
-def leftovers(uid: int, workdir: str, check_processes: bool) -> list[str]:
-    """What the candidate left behind after clean-up (empty when the worker is healthy)."""
+def leftovers(uid: int, workdir: str, check_processes: bool, check_ipc: bool = True,
+              unremoved: list[str] | None = None) -> list[str]:
+    """What the candidate left behind after clean-up (empty when the worker is healthy).
+
+    `unremoved`: files the clean-up already failed on (else the temp dirs are scanned);
+    `check_ipc` False where no SysV object existed before the clean-up."""
     found = []
     if os.path.lexists(workdir):
         found.append(f"work dir {workdir} not removed")
-    for folder in PRIVATE_TMPFS:
-        try:
-            with os.scandir(folder) as entries:
-                owned = [e.name for e in entries if e.stat(follow_symlinks=False).st_uid == uid]
-        except OSError:
-            continue
-        if owned:
-            found.append(f"{len(owned)} files of the candidate left in {folder}")
-    ipc = [obj for obj in _ipc_objects() if obj[2] == uid]
+    if unremoved is None:
+        unremoved = []
+        for folder in PRIVATE_TMPFS:
+            try:
+                with os.scandir(folder) as entries:
+                    unremoved += [e.path for e in entries if e.stat(follow_symlinks=False).st_uid == uid]
+            except OSError:
+                continue
+    if unremoved:
+        found.append(f"{len(unremoved)} files of the candidate left, e.g. {unremoved[0]}")
+    ipc = [obj for obj in _ipc_objects() if obj[2] == uid] if check_ipc else []
     if ipc:
         found.append(f"{len(ipc)} SysV IPC objects of the candidate left")
     if check_processes:
@@ -466,9 +475,10 @@ def _finish(request, limits, start, pid, uid, workdir, sweep, pid_ns, out_r, err
     if PRIVILEGED and (sweep or ipc):
         _sweep_as_uid(uid, kill=sweep, ipc=ipc)
     remove_tree(workdir)
-    if PRIVILEGED:
-        _remove_candidate_files(uid)
-    unhealthy = leftovers(uid, workdir, check_processes=sweep) if PRIVILEGED else []
+    unhealthy = []
+    if PRIVILEGED:  # the self-check: anything of the candidate still here makes us unhealthy
+        unhealthy = leftovers(uid, workdir, check_processes=sweep, check_ipc=bool(ipc),
+                              unremoved=_remove_candidate_files(uid))
     return {
         "records": buffers[res_r].decode("utf-8", "replace"),
         "result_truncated": dropped[res_r] > 0,
