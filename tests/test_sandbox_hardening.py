@@ -188,29 +188,55 @@ def test_cache_is_bounded_by_bytes_and_skips_large_results():
     assert cache.get(("9", "t")).outcomes[0].got == "y" * 3_000
 
 
-def test_nothing_outlives_a_scorer_that_is_killed_mid_run():
-    # issue 15 class 3: after `codeq` exits (here: is killed), no candidate runs on.
+SCORER = ("import sys\n"
+          "from codeq_lib.sandbox import make_sandbox\n"
+          "from codeq_lib.tasks import task_from_dict\n"
+          "task = task_from_dict({'id': 'k', 'entry_point': 'add', 'buggy_code': 'pass', 'hidden_tests': [],\n"
+          "                       'visible_tests': [{'args': [1, 2], 'expected': 3}]})\n"
+          "with make_sandbox(sys.argv[1], workers=1, timeout_s=120.0) as sb:\n"
+          "    print(sb._channels[0].hello['pid'], flush=True)\n"
+          "    sb.run('def add(a, b):\\n    while True:\\n        pass\\n', task, task.visible_tests)\n")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_nothing_outlives_a_scorer_that_is_killed_mid_run(backend):
+    # issue 15 class 3: after `codeq` exits (here: is killed mid-run), no candidate runs on;
+    # the worker watches its channel during a run, and its end ends everything it started.
     import signal
     import subprocess
     import sys
     import time
 
-    script = ("import sys\n"
-              "from codeq_lib.sandbox import make_sandbox\n"
-              "from codeq_lib.tasks import task_from_dict\n"
-              "task = task_from_dict({'id': 'k', 'entry_point': 'add', 'buggy_code': 'pass', 'hidden_tests': [],\n"
-              "                       'visible_tests': [{'args': [1, 2], 'expected': 3}]})\n"
-              "with make_sandbox('subprocess', workers=1, timeout_s=120.0) as sb:\n"
-              "    print(sb._channels[0].hello['pid'], flush=True)\n"
-              "    sb.run('def add(a, b):\\n    while True:\\n        pass\\n', task, task.visible_tests)\n")
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    if backend == "docker":
+        assert ensure_docker_engine()
+    proc = subprocess.Popen([sys.executable, "-c", SCORER, backend], stdout=subprocess.PIPE, text=True)
     try:
-        uid = worker.UID_BASE + int(proc.stdout.readline())
-        deadline = time.monotonic() + 60
-        while not processes_of_uid(uid, grace_s=0) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert processes_of_uid(uid, grace_s=0), "the candidate never started"
+        worker_pid = int(proc.stdout.readline())
+        if backend == "subprocess":
+            uid = worker.UID_BASE + worker_pid
+            deadline = time.monotonic() + 60
+            while not processes_of_uid(uid, grace_s=0) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert processes_of_uid(uid, grace_s=0), "the candidate never started"
+        else:
+            time.sleep(1.0)  # the candidate's uid is not known outside its container
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    assert processes_of_uid(uid, grace_s=10) == []
+    if backend == "subprocess":
+        assert processes_of_uid(uid, grace_s=10) == []
+    else:  # the container (named after the scorer's pid) stops and removes itself
+        import docker
+
+        client = docker.from_env()
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                names = [c.name for c in client.containers.list(all=True)
+                         if c.name.startswith(f"codeq-sandbox-{proc.pid}-")]
+                if not names:
+                    break
+                time.sleep(0.2)
+            assert names == [], f"containers left running: {names}"
+        finally:
+            client.close()
