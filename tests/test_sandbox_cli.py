@@ -126,3 +126,24 @@ def test_cli_keeps_results_as_they_finish_and_resumes(files):
     partial.write_text(json.dumps({**header, "timeout_s": 99.0}) + "\n" + json.dumps({**finished[0], "wall_s": -1.0}) + "\n")
     assert subprocess.run(command, capture_output=True, timeout=120).returncode == 0
     assert read_jsonl(out)[0]["wall_s"] != -1.0
+
+
+def test_cli_refuses_to_run_without_isolation_unless_opted_out(files):
+    # Root without CAP_SYS_ADMIN cannot jail the workers (issue 15): a clear error, exit 2,
+    # nothing written; naming the missing parts runs anyway.
+    import os
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to drop CAP_SYS_ADMIN from")
+    out = files / "refused.jsonl"
+    command = ["setpriv", "--bounding-set", "-sys_admin", "--", sys.executable, "-m", "codeq_lib.cli", "sandbox",
+               "--tasks", str(files / "tasks.jsonl"), "--candidates", str(files / "cands.jsonl"), "--out", str(out),
+               "--workers", "1"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "could not isolate candidates" in done.stderr
+    assert "filesystem: unshare(CLONE_NEWNS): Operation not permitted" in done.stderr
+    assert not out.exists() and not Path(f"{out}.partial").exists()
+    opt_out = [arg for name in ("network", "filesystem", "pid", "ipc") for arg in ("--allow-unisolated", name)]
+    done = subprocess.run(command + opt_out, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert read_jsonl(out)[0]["status"] == "pass" and read_jsonl(out)[0]["network_isolated"] is False

@@ -19,6 +19,7 @@ removed. Every line is strict JSON (no NaN or Infinity tokens).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -176,8 +177,16 @@ def run_cli(args: argparse.Namespace) -> int:
                 pending.append((lineno, obj, job))
                 continue
         rows[lineno] = row
+    sandbox = contextlib.nullcontext()
+    if pending:  # started before anything is written: a refusal leaves no file behind
+        try:
+            sandbox = make_sandbox(config.backend, workers=config.workers, timeout_s=config.timeout_s,
+                                   memory_mb=config.memory_mb, allow_unisolated=config.allow_unisolated)
+        except SandboxIsolationError as exc:
+            print(f"codeq sandbox: {exc}; on this command line: --allow-unisolated NAME", file=sys.stderr)
+            return 2
     partial.parent.mkdir(parents=True, exist_ok=True)
-    with open(partial, "w", encoding="utf-8") as handle:
+    with sandbox, open(partial, "w", encoding="utf-8") as handle:
         def keep(row: dict) -> None:
             handle.write(strict_line(row) + "\n")
             handle.flush()  # in the kernel's hands: a crash of this process loses nothing
@@ -186,17 +195,10 @@ def run_cli(args: argparse.Namespace) -> int:
         for row in rows.values():
             keep(row)
         if pending:
-            try:
-                sandbox = make_sandbox(config.backend, workers=config.workers, timeout_s=config.timeout_s,
-                                       memory_mb=config.memory_mb, allow_unisolated=config.allow_unisolated)
-            except SandboxIsolationError as exc:
-                print(f"codeq sandbox: {exc}", file=sys.stderr)
-                return 2
-            with sandbox:
-                for index, result in sandbox.run_iter([job for _, _, job in pending], progress=True):
-                    lineno, obj, _ = pending[index]
-                    rows[lineno] = result_row(lineno, obj, result, config.tests)
-                    keep(rows[lineno])
+            for index, result in sandbox.run_iter([job for _, _, job in pending], progress=True):
+                lineno, obj, _ = pending[index]
+                rows[lineno] = result_row(lineno, obj, result, config.tests)
+                keep(rows[lineno])
         os.fsync(handle.fileno())
     ordered = [rows[lineno] for lineno, _ in lines]
     atomic_write_text(config.out, "".join(strict_line(row) + "\n" for row in ordered))
