@@ -33,7 +33,8 @@ TASK = task_from_dict({
 })
 GOOD = "def add(a, b):\n    return a + b\n"
 # A correct candidate that answers only when nothing of an earlier one is visible to it:
-# processes of its uid, entries in /tmp (besides its work dir) and /dev/shm, SysV objects.
+# processes of its uid, entries in /tmp (besides its work dir), /dev/shm and /dev/mqueue,
+# SysV objects.
 PROBE = """import os
 def add(a, b):
     me, uid, cwd = os.getpid(), os.getuid(), os.getcwd()
@@ -41,7 +42,8 @@ def add(a, b):
     tmp = [e for e in os.listdir('/tmp') if '/tmp/' + e != cwd]
     shm = os.listdir('/dev/shm') if os.path.isdir('/dev/shm') else []
     ipc = [line for kind in ('shm', 'sem', 'msg') for line in open('/proc/sysvipc/' + kind).read().splitlines()[1:]]
-    return a + b if not (procs or tmp or shm or ipc) else [procs, tmp, shm, ipc]
+    mq = os.listdir('/dev/mqueue') if os.path.isdir('/dev/mqueue') else []
+    return a + b if not (procs or tmp or shm or ipc or mq) else [procs, tmp, shm, ipc, mq]
 """
 SECRET_ENV = {"CODEQ_ADVERSARIAL_SECRET": "codeq-adversarial-secret-value"}
 UID_BASE = 200_000  # candidate uids start here (worker.UID_BASE)

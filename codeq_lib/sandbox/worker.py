@@ -57,6 +57,9 @@ IPC_RMID = 0
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine)
 # World-writable places a candidate can write to; what it leaves there is removed after it.
 PRIVATE_TMPFS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+# ...and POSIX message queues, which a container's /dev/mqueue lists (on the host each
+# candidate's IPC namespace holds its own, gone with it).
+CANDIDATE_WRITABLE = PRIVATE_TMPFS + ("/dev/mqueue",)
 ISOLATIONS = ("network", "filesystem", "pid", "ipc")
 # The allowlist of the host worker's root (read-only binds), besides the Python installation:
 # what the interpreter and its extension modules load. Top-level symlinks (merged /usr) are
@@ -291,7 +294,7 @@ def _remove_candidate_files(uid: int) -> list[str]:
     so one candidate cannot plant files for the next one served by this worker. Returns
     the paths it could not remove."""
     failed = []
-    for folder in PRIVATE_TMPFS:
+    for folder in CANDIDATE_WRITABLE:
         try:
             entries = os.scandir(folder)
         except OSError:
@@ -335,7 +338,7 @@ def leftovers(uid: int, workdir: str, check_processes: bool, check_ipc: bool = T
         found.append(f"work dir {workdir} not removed")
     if unremoved is None:
         unremoved = []
-        for folder in PRIVATE_TMPFS:
+        for folder in CANDIDATE_WRITABLE:
             try:
                 with os.scandir(folder) as entries:
                     unremoved += [e.path for e in entries if e.stat(follow_symlinks=False).st_uid == uid]
