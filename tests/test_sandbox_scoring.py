@@ -195,3 +195,12 @@ def test_candidate_text_with_lone_surrogates_is_made_safe():
     assert result.outcomes[0].error == "ValueError: \ufffd\ufffd"
     assert (result.outcomes[1].status, result.outcomes[1].got) == ("pass", ["\ufffdx"])
     json.dumps(result.outcomes[1].got, ensure_ascii=False).encode("utf-8")  # no lone surrogate left
+
+
+def test_doctests_of_scoring():
+    import doctest
+
+    from codeq_lib.sandbox import scoring
+
+    failed, attempted = doctest.testmod(scoring)
+    assert attempted > 0 and failed == 0
