@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from codeq_lib.sandbox import SandboxIsolationError, make_sandbox
-from codeq_lib.sandbox import worker
+from codeq_lib.sandbox import cleanup, worker
 from codeq_lib.sandbox.cache import ResultCache
 from codeq_lib.sandbox.docker_backend import ensure_docker_engine
 from codeq_lib.sandbox.result import ExecResult, TestOutcome
@@ -157,18 +157,20 @@ def test_remove_tree_does_not_recurse_or_follow_links(tmp_path):
     for index in range(300):
         (top / f"wide{index}").mkdir()
     (top / "locked").mkdir(mode=0)
-    worker.remove_tree(str(top))
+    cleanup.remove_tree(str(top))
     assert not top.exists() and (keep / "precious").read_text() == "x"
-    worker.remove_tree(str(top))  # already gone: nothing to do
+    cleanup.remove_tree(str(top))  # already gone: nothing to do
 
 
 def test_leftovers_names_what_is_left(tmp_path):
     workdir = tmp_path / "codeq-run-x"
     workdir.mkdir()
-    found = worker.leftovers(os.getuid(), str(workdir), check_processes=True)  # scans the temp dirs itself
+    (tmp_path / "planted").write_text("x")
+    found = cleanup.leftovers(os.getuid(), str(workdir), check_processes=True, folders=(str(tmp_path),))
     assert f"work dir {workdir} not removed" in found
+    assert any(item.startswith("2 files of the candidate left") for item in found)  # the work dir and the file
     assert any("processes of the candidate still running" in item for item in found)  # this test runs as that uid
-    assert worker.leftovers(2**31 - 7, str(tmp_path / "gone"), check_processes=True) == []
+    assert cleanup.leftovers(2**31 - 7, str(tmp_path / "gone"), check_processes=True, folders=(str(tmp_path),)) == []
 
 
 def _result(text: str) -> ExecResult:

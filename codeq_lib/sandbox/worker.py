@@ -44,33 +44,17 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402  (standalone: the folder is the import path)
+import cleanup  # noqa: E402  (standalone: the folder is the import path)
+import harness  # noqa: E402
+import jail  # noqa: E402
 
-CLONE_NEWNET = 0x40000000
-CLONE_NEWPID = 0x20000000
-CLONE_NEWIPC = 0x08000000
-CLONE_NEWNS = 0x00020000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
-MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x20, 0x1000, 0x4000, 0x40000
-MNT_DETACH = 2
-IPC_RMID = 0
-SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine)
-# World-writable places a candidate can write to; what it leaves there is removed after it.
-PRIVATE_TMPFS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
-# ...and POSIX message queues, which a container's /dev/mqueue lists (on the host each
-# candidate's IPC namespace holds its own, gone with it).
-CANDIDATE_WRITABLE = PRIVATE_TMPFS + ("/dev/mqueue",)
-ISOLATIONS = ("network", "filesystem", "pid", "ipc")
-# The allowlist of the host worker's root (read-only binds), besides the Python installation:
-# what the interpreter and its extension modules load. Top-level symlinks (merged /usr) are
-# copied as symlinks. The Docker image holds the same (docker_backend.rootfs_tarball).
-SYSTEM_PATHS = ("/usr", "/bin", "/lib", "/lib32", "/lib64", "/libx32")
-DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
-ETC_FILES = {"passwd": "root:x:0:0:root:/root:/bin/sh\n", "group": "root:x:0:\n"}
-NEW_ROOT = "/tmp"  # where the root is assembled (a tmpfs over /tmp, in the worker's namespace only)
+# Where a candidate can leave files: the jail's tmpfs folders and POSIX message queues,
+# which a container's /dev/mqueue lists (on the host each candidate's IPC namespace holds
+# its own, gone with it).
+CANDIDATE_WRITABLE = jail.PRIVATE_TMPFS + ("/dev/mqueue",)
+ISOLATIONS = ("network", "filesystem", "pid", "ipc")  # as pool.ISOLATIONS
 # A candidate's whole environment (issue 15: it used to inherit the scorer's, secrets included).
 CANDIDATE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
-PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
 UID_BASE = 200_000  # candidate uid: UID_BASE + the worker's host pid, or + salt + supervisor pid
 # Containers reuse small pids, so each worker adds a random salt (bits above any pid) to
@@ -125,18 +109,6 @@ def write_frame(fd: int, data: bytes) -> None:
     write_all(fd, _HEADER.pack(len(data)) + data)
 
 
-def unshare(flags: int) -> bool:
-    return _libc.unshare(flags) == 0
-
-
-def network_isolated() -> bool:
-    """True when no interface but loopback exists (new netns, or Docker network 'none')."""
-    try:
-        return {name for _, name in socket.if_nameindex()} <= {"lo"}
-    except OSError:
-        return False
-
-
 def _set_limits(limits: dict) -> None:
     cpu = int(math.ceil(limits["timeout_s"])) + 1
     memory = int(limits["memory_mb"]) * 1024 * 1024
@@ -173,12 +145,12 @@ def candidate_main(request: dict, limits: dict, workdir: str, uid: int, out_w: i
     if PRIVILEGED:  # unprivileged runs keep their uid (and rlimits still apply)
         # Its own SysV IPC namespace, gone with its last process (refused in a container:
         # there the supervisor removes the candidate's IPC objects instead).
-        unshare(CLONE_NEWIPC)
+        jail.unshare(jail.CLONE_NEWIPC)
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after setuid, which clears it
+    _libc.prctl(jail.PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after setuid, which clears it
 
     def emit(record: dict) -> None:
         write_all(RESULT_FD, (_dumps(record) + "\n").encode())
@@ -193,175 +165,6 @@ def candidate_main(request: dict, limits: dict, workdir: str, uid: int, out_w: i
         except BaseException:
             pass
     os._exit(0)
-
-
-def _ipc_objects() -> list[tuple[str, int, int]]:
-    """(kind, id, owner uid) of every SysV IPC object in this IPC namespace."""
-    out = []
-    for kind, id_col, uid_col in (("shm", 1, 7), ("sem", 1, 4), ("msg", 1, 7)):
-        try:
-            with open(f"/proc/sysvipc/{kind}") as handle:
-                rows = handle.read().splitlines()[1:]
-        except OSError:
-            continue
-        for row in rows:
-            fields = row.split()
-            if len(fields) > max(id_col, uid_col):
-                out.append((kind, int(fields[id_col]), int(fields[uid_col])))
-    return out
-
-
-def _remove_ipc(objects: list[tuple[str, int, int]]) -> None:
-    for kind, ipc_id, _ in objects:
-        if kind == "shm":
-            _libc.shmctl(ipc_id, IPC_RMID, None)
-        elif kind == "sem":
-            _libc.semctl(ipc_id, 0, IPC_RMID)
-        else:
-            _libc.msgctl(ipc_id, IPC_RMID, None)
-
-
-def _sweep_as_uid(uid: int, kill: bool, ipc: list[tuple[str, int, int]]) -> None:
-    """As `uid` (no capability needed, which a container does not give): kill every process
-    of that uid (escaped grandchildren, fork bombs) and remove its SysV IPC objects."""
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.setgid(uid)
-            os.setuid(uid)
-            # Repeat: a process caught mid-fork can add a child after one pass. ESRCH means
-            # nothing of this uid is left to signal (zombies still count, so bounded).
-            for _ in range(100 if kill else 0):
-                os.kill(-1, signal.SIGKILL)
-                time.sleep(0.002)
-        except ProcessLookupError:
-            pass
-        finally:
-            try:
-                _remove_ipc([obj for obj in ipc if obj[2] == uid])
-            finally:
-                os._exit(0)
-    os.waitpid(pid, 0)
-
-
-def remove_tree(path: str) -> None:
-    """Delete the folder `path` and all in it, without recursion and without following links.
-
-    The candidate shaped this tree (issue 15: a few thousand nested folders made
-    `shutil.rmtree` raise RecursionError and poisoned the worker), so: one directory fd open
-    at a time, entries removed relative to it, subfolders entered by name and left by "..",
-    and a stack of pending names instead of a call stack. Its processes are dead by now, so
-    nothing moves underneath."""
-    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
-    try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        return
-    pending: list[list[str]] = [[]]  # per level: subfolders still to empty
-    entered: list[str] = []  # names from `path` down to the current folder
-    try:
-        while True:
-            with os.scandir(fd) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        pending[-1].append(entry.name)
-                    else:
-                        os.unlink(entry.name, dir_fd=fd)
-            while not pending[-1]:
-                if not entered:
-                    os.close(fd)
-                    fd = -1
-                    os.rmdir(path)
-                    return
-                parent = os.open("..", flags, dir_fd=fd)
-                os.close(fd)
-                fd = parent
-                pending.pop()
-                os.rmdir(entered.pop(), dir_fd=fd)
-            name = pending[-1].pop()
-            child = os.open(name, flags, dir_fd=fd)
-            os.close(fd)
-            fd = child
-            entered.append(name)
-            pending.append([])
-    finally:
-        if fd >= 0:
-            os.close(fd)
-
-
-def _remove_candidate_files(uid: int) -> list[str]:
-    """Delete what the candidate left in the shared temp dirs (only files owned by its uid),
-    so one candidate cannot plant files for the next one served by this worker. Returns
-    the paths it could not remove."""
-    failed = []
-    for folder in CANDIDATE_WRITABLE:
-        try:
-            entries = os.scandir(folder)
-        except OSError:
-            continue
-        with entries:
-            for entry in entries:
-                try:
-                    if entry.stat(follow_symlinks=False).st_uid != uid:
-                        continue
-                    if entry.is_dir(follow_symlinks=False):
-                        remove_tree(entry.path)
-                    else:
-                        os.unlink(entry.path)
-                except OSError:
-                    failed.append(entry.path)
-    return failed
-
-
-def _processes_of(uid: int) -> list[int]:
-    """Live processes of `uid` visible here (this worker's PID namespace: a handful)."""
-    pids = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                info = os.stat(f"/proc/{name}")
-            except OSError:
-                continue
-            if info.st_uid == uid:
-                pids.append(int(name))
-    return pids
-
-
-def leftovers(uid: int, workdir: str, check_processes: bool, check_ipc: bool = True,
-              unremoved: list[str] | None = None) -> list[str]:
-    """What the candidate left behind after clean-up (empty when the worker is healthy).
-
-    `unremoved`: files the clean-up already failed on (else the temp dirs are scanned);
-    `check_ipc` False where no SysV object existed before the clean-up."""
-    found = []
-    if os.path.lexists(workdir):
-        found.append(f"work dir {workdir} not removed")
-    if unremoved is None:
-        unremoved = []
-        for folder in CANDIDATE_WRITABLE:
-            try:
-                with os.scandir(folder) as entries:
-                    unremoved += [e.path for e in entries if e.stat(follow_symlinks=False).st_uid == uid]
-            except OSError:
-                continue
-    if unremoved:
-        found.append(f"{len(unremoved)} files of the candidate left, e.g. {unremoved[0]}")
-    ipc = [obj for obj in _ipc_objects() if obj[2] == uid] if check_ipc else []
-    if ipc:
-        found.append(f"{len(ipc)} SysV IPC objects of the candidate left")
-    if check_processes:
-        survivors = [pid for pid in _processes_of(uid) if not _is_zombie(pid)]
-        if survivors:
-            found.append(f"{len(survivors)} processes of the candidate still running")
-    return found
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except (OSError, IndexError):
-        return True
 
 
 def _collect(pipes: dict[int, int], pid: int, deadline: float, uid: int, sweep: bool):
@@ -397,7 +200,7 @@ def _collect(pipes: dict[int, int], pid: int, deadline: float, uid: int, sweep: 
             elif done:
                 status = raw
                 if sweep:  # grandchildren may hold the pipes open: end them
-                    _sweep_as_uid(uid, kill=True, ipc=[])
+                    cleanup.sweep_as_uid(uid, kill=True, ipc=[])
     return buffers, dropped, status, timed_out, stopped
 
 
@@ -431,7 +234,7 @@ def supervise(request: dict, new_pid_namespace: bool) -> dict:
     """
     limits = {**DEFAULT_LIMITS, **request.get("limits", {})}
     start = time.monotonic()
-    pid_ns = unshare(CLONE_NEWPID) if new_pid_namespace else False
+    pid_ns = jail.unshare(jail.CLONE_NEWPID) if new_pid_namespace else False
     sweep = PRIVILEGED and not pid_ns and int(limits["nproc"]) > 1
     uid = _WORKER_UID if _WORKER_UID is not None else UID_BASE + UID_SALT + os.getpid()
     workdir = tempfile.mkdtemp(prefix="codeq-run-")
@@ -463,7 +266,7 @@ def _finish(request, limits, start, pid, uid, workdir, sweep, pid_ns, out_r, err
         _kill_group(pid)
         _reap(pid)
         if sweep:
-            _sweep_as_uid(uid, kill=True, ipc=[])
+            cleanup.sweep_as_uid(uid, kill=True, ipc=[])
         os._exit(0)  # pid 1 of the jail: everything left in it dies with this process
     if status is None:  # still running, or stopped: kill it, then reap it
         _kill_group(pid)
@@ -474,14 +277,14 @@ def _finish(request, limits, start, pid, uid, workdir, sweep, pid_ns, out_r, err
         except (ProcessLookupError, PermissionError):
             pass
     wall_s = time.monotonic() - start
-    ipc = _ipc_objects()
+    ipc = cleanup.ipc_objects()
     if PRIVILEGED and (sweep or ipc):
-        _sweep_as_uid(uid, kill=sweep, ipc=ipc)
-    remove_tree(workdir)
+        cleanup.sweep_as_uid(uid, kill=sweep, ipc=ipc)
+    cleanup.remove_tree(workdir)
     unhealthy = []
     if PRIVILEGED:  # the self-check: anything of the candidate still here makes us unhealthy
-        unhealthy = leftovers(uid, workdir, check_processes=sweep, check_ipc=bool(ipc),
-                              unremoved=_remove_candidate_files(uid))
+        unhealthy = cleanup.leftovers(uid, workdir, check_processes=sweep, check_ipc=bool(ipc),
+                                      unremoved=cleanup.remove_candidate_files(uid, CANDIDATE_WRITABLE))
     return {
         "records": buffers[res_r].decode("utf-8", "replace"),
         "result_truncated": dropped[res_r] > 0,
@@ -525,7 +328,7 @@ def run_request(request: dict) -> dict:
         if remaining <= 0 or not select.select([read_end], [], [], remaining)[0]:
             os.kill(pid, signal.SIGKILL)  # a wedged supervisor: end it and all of its candidate's uid
             if PRIVILEGED:
-                _sweep_as_uid(_WORKER_UID if _WORKER_UID is not None else UID_BASE + UID_SALT + pid, kill=True, ipc=[])
+                cleanup.sweep_as_uid(_WORKER_UID if _WORKER_UID is not None else UID_BASE + UID_SALT + pid, kill=True, ipc=[])
             break
         chunk = os.read(read_end, 1 << 20)
         if not chunk:
@@ -563,138 +366,6 @@ def serve(in_fd: int, out_fd: int, hello: dict) -> None:
             return  # the parent replaces a worker that could not clean up after a candidate
 
 
-class IsolationError(OSError):
-    """One step of setting up a namespace or the root file system failed (named in the text)."""
-
-
-def _check(ok: bool, step: str) -> None:
-    if not ok:
-        err = ctypes.get_errno()
-        raise IsolationError(f"{step}: {os.strerror(err)}")
-
-
-def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> bool:
-    enc = lambda text: None if text is None else text.encode()  # noqa: E731
-    return _libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)) == 0
-
-
-def _under(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip("/") + "/")
-
-
-def _bind_read_only(source: str, target: str) -> None:
-    if os.path.isdir(source):
-        os.makedirs(target, exist_ok=True)
-    else:
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        open(target, "a").close()
-    _check(_mount(source, target, None, MS_BIND | MS_REC), f"bind {source}")
-    _check(_mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV), f"read-only {source}")
-
-
-def build_root(allow: list[str]) -> None:
-    """In a new mount namespace, assemble at NEW_ROOT a root holding only the allowlist.
-
-    Allowlist, not denylist (issue 15 class 5): a task file or checkout anywhere (/opt, /srv,
-    beside the repository) is simply not there. Raises IsolationError naming the failed step."""
-    _check(unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
-    _check(_mount("none", "/", None, MS_REC | MS_PRIVATE), "make / private")
-    paths = sorted({os.path.realpath(p) for p in allow if os.path.exists(p)}, key=len)
-    for path in paths:
-        if _under(path, NEW_ROOT):
-            raise IsolationError(f"allowed path {path} lies under {NEW_ROOT}, where the root is built")
-    _check(_mount("tmpfs", NEW_ROOT, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0755"), f"tmpfs on {NEW_ROOT}")
-    bound: list[str] = []
-    for name in SYSTEM_PATHS:  # merged /usr: /bin -> usr/bin stays a symlink
-        if os.path.islink(name):
-            os.symlink(os.readlink(name), NEW_ROOT + name)
-    for path in paths:
-        if any(_under(path, outer) for outer in bound) or os.path.islink(path.rstrip("/") or "/"):
-            continue
-        _bind_read_only(path, NEW_ROOT + path)
-        bound.append(path)
-    for device in DEVICES:
-        target = NEW_ROOT + device
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        open(target, "a").close()
-        _check(_mount(device, target, None, MS_BIND), f"bind {device}")
-    os.symlink("/proc/self/fd", NEW_ROOT + "/dev/fd")
-    for folder in PRIVATE_TMPFS:
-        os.makedirs(NEW_ROOT + folder, exist_ok=True)
-        _check(_mount("tmpfs", NEW_ROOT + folder, "tmpfs", MS_NOSUID | MS_NODEV, "size=512m,mode=1777"), f"tmpfs on {folder}")
-    os.makedirs(NEW_ROOT + "/etc", exist_ok=True)
-    for name, text in ETC_FILES.items():
-        with open(f"{NEW_ROOT}/etc/{name}", "w") as handle:
-            handle.write(text)
-    os.makedirs(NEW_ROOT + "/proc", exist_ok=True)
-
-
-def enter_root() -> None:
-    """Mount a proc for this PID namespace (other users' processes hidden), then make the
-    assembled root the only one: pivot_root and detach the old root (chroot if refused)."""
-    _check(_mount("proc", NEW_ROOT + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2"), "mount /proc")
-    old = NEW_ROOT + "/.old-root"
-    os.makedirs(old, exist_ok=True)
-    if SYS_PIVOT_ROOT is not None and _libc.syscall(SYS_PIVOT_ROOT, NEW_ROOT.encode(), old.encode()) == 0:
-        os.chdir("/")
-        _check(_libc.umount2(b"/.old-root", MNT_DETACH) == 0, "detach the old root")
-        os.rmdir("/.old-root")
-    else:
-        os.chroot(NEW_ROOT)
-        os.chdir("/")
-    _check(_mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV), "read-only /")
-
-
-def jail(isolate_network: bool, private_fs: bool, allow: list[str], in_fd: int, out_fd: int) -> dict:
-    """Host worker: enter new namespaces and the allowlisted root; return what holds.
-
-    Forks once after unshare(CLONE_NEWPID): the child, pid 1 of the new namespace, returns
-    and serves; this process waits for it and exits with it. When pid 1 ends (the parent
-    closed the channel, or this process was killed: PDEATHSIG), the kernel kills every
-    process left in the namespace, so nothing a candidate started outlives the worker."""
-    global _WORKER_UID
-    errors: dict[str, str] = {}
-    host_pid = os.getpid()
-    _WORKER_UID = UID_BASE + host_pid  # pids are unique on the host while the worker lives
-    if isolate_network and not unshare(CLONE_NEWNET):
-        errors["network"] = f"unshare(CLONE_NEWNET): {os.strerror(ctypes.get_errno())}"
-    elif not isolate_network:
-        errors["network"] = "not requested (--allow-network)"
-    if not unshare(CLONE_NEWIPC):
-        errors["ipc"] = f"unshare(CLONE_NEWIPC): {os.strerror(ctypes.get_errno())}"
-    if private_fs:
-        try:
-            build_root(allow)
-        except OSError as exc:
-            errors["filesystem"] = str(exc)
-    else:
-        errors["filesystem"] = "not requested (no --private-fs)"
-    if unshare(CLONE_NEWPID):
-        child = os.fork()
-        if child:
-            os.close(in_fd)
-            os.close(out_fd)
-            while True:
-                _, status = os.waitpid(child, 0)
-                if not os.WIFSTOPPED(status):
-                    os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    else:
-        errors["pid"] = f"unshare(CLONE_NEWPID): {os.strerror(ctypes.get_errno())}"
-    if "filesystem" not in errors:
-        try:
-            enter_root()
-        except OSError as exc:
-            errors["filesystem"] = str(exc)
-    if "filesystem" in errors and "pid" not in errors:
-        # Without a root of its own the worker cannot mount a proc for its PID namespace:
-        # /proc would still list the host's processes and their command lines.
-        errors["pid"] = "no private /proc without the filesystem isolation (the host's processes stay listed)"
-    if "network" not in errors and not network_isolated():
-        errors["network"] = "an interface besides loopback is visible"
-    return {"pid": host_pid, "errors": errors}
-
-
 def warm_up() -> None:
     """Pre-import the preamble once; each fork gets a copy-on-write copy of it."""
     global _WARM_NAMESPACE
@@ -716,7 +387,7 @@ def main(argv: list[str]) -> int:
         # In a container: Docker gave the worker its own network ("none"), IPC, PID and mount
         # namespaces and a root of a few folders (docker_backend); nothing to set up here.
         path = argv[argv.index("--listen") + 1]
-        errors = {} if network_isolated() or not isolate else {"network": "an interface besides loopback is visible"}
+        errors = {} if jail.network_isolated() or not isolate else {"network": "an interface besides loopback is visible"}
         if not isolate:
             errors["network"] = "not requested (--allow-network)"
         warm_up()
@@ -736,9 +407,12 @@ def main(argv: list[str]) -> int:
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(2, 1)
-    status = jail(isolate, private_fs, allow + [sys.base_prefix, *SYSTEM_PATHS], in_fd, out_fd)
+    global _WORKER_UID
+    host_pid = os.getpid()
+    _WORKER_UID = UID_BASE + host_pid  # pids are unique on the host while the worker lives
+    errors = jail.enter_jail(isolate, private_fs, allow + [sys.base_prefix, *jail.SYSTEM_PATHS], in_fd, out_fd)
     warm_up()
-    serve(in_fd, out_fd, hello_message(status["pid"], status["errors"]))
+    serve(in_fd, out_fd, hello_message(host_pid, errors))
     return 0
 
 
