@@ -99,8 +99,8 @@ def test_cli_keeps_results_as_they_finish_and_resumes(files):
     # Killed mid-run (as a crash would be), the finished candidates are already on disk; a
     # rerun with the same task file and settings reuses them and runs only the rest.
     lines = [json.dumps({"task_id": "add", "code": f"def add(a, b):\n    return a + b  # {i}\n"}) for i in range(2)]
-    lines.append(json.dumps({"task_id": "add", "code": "import time\ndef add(a, b):\n    time.sleep(2.5)\n    return a + b\n"}))
-    (files / "slow.jsonl").write_text("\n".join(lines) + "\n")
+    stuck = json.dumps({"task_id": "add", "code": "def add(a, b):\n    while True:\n        pass\n"})
+    (files / "slow.jsonl").write_text("\n".join(lines + [stuck]) + "\n")
     out = files / "slow_out.jsonl"
     partial = Path(f"{out}.partial")
     command = [sys.executable, "-m", "codeq_lib.cli", "sandbox", "--tasks", str(files / "tasks.jsonl"),
@@ -116,6 +116,8 @@ def test_cli_keeps_results_as_they_finish_and_resumes(files):
     header, *finished = [json.loads(line) for line in partial.read_text().splitlines()]
     assert header["codeq_sandbox_partial"] == 1 and header["timeout_s"] == 30.0
     assert [(r["line"], r["status"]) for r in finished] == [(1, "pass"), (2, "pass")] and not out.exists()
+    # Line 3 is now a quick program (lines 1 and 2 are the same, so theirs are reused).
+    (files / "slow.jsonl").write_text("\n".join(lines + [lines[0]]) + "\n")
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     rows = read_jsonl(out)
