@@ -1,5 +1,7 @@
 """Repair / critic prompts and visible-test feedback."""
 
+import json
+
 from codeq_lib.policy.prompts import (
     build_critic_messages,
     build_repair_messages,
@@ -79,3 +81,13 @@ def test_critic_prompt_asks_for_yes_or_no():
     assert messages[0]["role"] == "system"
     assert messages[1]["content"].endswith("Answer yes or no.")
     assert "return a + b" in messages[1]["content"]
+
+
+def test_feedback_text_is_made_safe_for_a_tokenizer():
+    # issue 15: a candidate's exception message with a lone surrogate crashed the tokenizer
+    result = ExecResult(status="error", passed=0, total=1,
+                        outcomes=[TestOutcome("error", expected=3, error="ValueError: bad \udc80\x00 text")])
+    feedback = feedback_from_result(TASK, TASK.visible_tests[:1], result)
+    assert feedback[0]["error"] == "ValueError: bad \ufffd\ufffd text"
+    messages = build_repair_messages(TASK, "def add(a, b):\n    return a - b\n", feedback=feedback)
+    json.dumps(messages, ensure_ascii=False).encode("utf-8")

@@ -1,16 +1,20 @@
-"""The adversarial corpus (issue 3 item 4) against both backends.
+"""The adversarial corpus (issues 3 and 15) against both backends.
 
 Each file in tests/adversarial/ is a nasty candidate for `add(a, b)` whose first line names
-the status it must get; every case must be contained, scored as not passing, and leave the
-host unharmed (no files written or deleted, no connection made, no process left running),
-and the worker must serve a correct candidate normally right after it.
+the status it must get; every case must be contained, scored as not passing, give a result
+that is strict JSON and valid UTF-8, and leave the host unharmed (no files written or
+deleted, no connection made, no process left running, no SysV IPC object left, in the host's
+namespace or the worker's), and the worker must serve a correct candidate normally right
+after it, one that also finds nothing of the case left in its sandbox.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -28,6 +32,21 @@ TASK = task_from_dict({
                       {"args": [[1], [2]], "expected": [1, 2]}],
 })
 GOOD = "def add(a, b):\n    return a + b\n"
+# A correct candidate that answers only when nothing of an earlier one is visible to it:
+# processes of its uid, entries in /tmp (besides its work dir), /dev/shm and /dev/mqueue,
+# SysV objects.
+PROBE = """import os
+def add(a, b):
+    me, uid, cwd = os.getpid(), os.getuid(), os.getcwd()
+    procs = [p for p in os.listdir('/proc') if p.isdigit() and int(p) != me and os.stat('/proc/' + p).st_uid == uid]
+    tmp = [e for e in os.listdir('/tmp') if '/tmp/' + e != cwd]
+    shm = os.listdir('/dev/shm') if os.path.isdir('/dev/shm') else []
+    ipc = [line for kind in ('shm', 'sem', 'msg') for line in open('/proc/sysvipc/' + kind).read().splitlines()[1:]]
+    mq = os.listdir('/dev/mqueue') if os.path.isdir('/dev/mqueue') else []
+    return a + b if not (procs or tmp or shm or ipc or mq) else [procs, tmp, shm, ipc, mq]
+"""
+SECRET_ENV = {"CODEQ_ADVERSARIAL_SECRET": "codeq-adversarial-secret-value"}
+UID_BASE = 200_000  # candidate uids start here (worker.UID_BASE)
 CANARIES = ["/tmp/codeq_adversarial_canary.txt", "/work/codeq_adversarial_canary.txt",
             "/etc/codeq_adversarial_canary.txt"]
 BACKENDS = ["subprocess", pytest.param("docker", marks=pytest.mark.docker)]
@@ -67,17 +86,78 @@ def _live_processes_of_uid(uid: int) -> list[int]:
     return pids
 
 
+def host_ipc_objects() -> list[str]:
+    """SysV IPC objects of candidate uids in the host's IPC namespace."""
+    rows = []
+    for kind, uid_col in (("shm", 7), ("sem", 4), ("msg", 7)):
+        for line in Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]:
+            if int(line.split()[uid_col]) >= UID_BASE:
+                rows.append(f"{kind}: {line}")
+    return rows
+
+
+def worker_ipc_objects(sandbox) -> list[str]:
+    """SysV IPC objects in the (only) worker's IPC namespace, read from the host."""
+    files = ["/proc/sysvipc/shm", "/proc/sysvipc/sem", "/proc/sysvipc/msg"]
+    if sandbox.backend.name == "docker":
+        exit_code, output = sandbox.backend._containers[0].exec_run(["cat", *files])
+        assert exit_code == 0, output
+        text = output.decode()
+    else:
+        pid = str(sandbox._channels[0].hello["pid"])
+        text = subprocess.run(["nsenter", "-t", pid, "-i", "cat", *files], check=True, capture_output=True,
+                              text=True).stdout
+    return [line for line in text.splitlines() if line.split() and not line.split()[0] == "key"]
+
+
+def host_files_of_candidates() -> list[str]:
+    """Entries in the host's shared temp folders owned by a candidate uid."""
+    found = []
+    for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+        for entry in os.scandir(folder):
+            try:
+                if entry.stat(follow_symlinks=False).st_uid >= UID_BASE:
+                    found.append(entry.path)
+            except OSError:
+                continue
+    return found
+
+
+@pytest.fixture(scope="module")
+def secret_file():
+    """A task file with expected values kept under a system folder (/opt)."""
+    folder = Path(f"/opt/codeq-adversarial-{os.getpid()}")
+    folder.mkdir(exist_ok=True)
+    path = folder / "tasks.jsonl"
+    path.write_text('{"expected": 3}\n')
+    path.chmod(0o644)
+    folder.chmod(0o755)
+    yield path
+    path.unlink()
+    folder.rmdir()
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def sandbox(request):
     if request.param == "docker":
         assert ensure_docker_engine(), "no Docker Engine (scripts/ensure_docker.sh could not start one)"
-    with make_sandbox(request.param, workers=1, timeout_s=2.0, memory_mb=512, cache=False) as sb:
-        yield sb
+    saved = {name: os.environ.get(name) for name in SECRET_ENV}
+    os.environ.update(SECRET_ENV)  # a secret in the scorer's environment when workers start
+    try:
+        with make_sandbox(request.param, workers=1, timeout_s=2.0, memory_mb=512, cache=False) as sb:
+            yield sb
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_adversarial_case_is_contained(sandbox, name, tmp_path):
+def test_adversarial_case_is_contained(sandbox, name, tmp_path, secret_file):
     code = (CORPUS / f"{name}.py").read_text()
+    code = code.replace('SECRET_FILE = "/nonexistent"', f"SECRET_FILE = {str(secret_file)!r}")
     canary = tmp_path / "keep.txt"
     canary.write_text("precious")
     server = socket.socket()
@@ -96,6 +176,7 @@ def test_adversarial_case_is_contained(sandbox, name, tmp_path):
     assert result.status != "pass" and result.passed < result.total
     assert result.status in expected_statuses(name), result.to_dict()
     assert result.pass_fraction is not None
+    json.dumps(result.to_dict(), allow_nan=False, ensure_ascii=False).encode("utf-8")  # strict JSON, UTF-8
     assert canary.read_text() == "precious"
     assert Path("/etc/hostname").exists()
     for path in CANARIES + [os.path.join(os.path.realpath(os.sys.base_prefix), "codeq_adversarial_canary.txt")]:
@@ -103,7 +184,10 @@ def test_adversarial_case_is_contained(sandbox, name, tmp_path):
     uid = re.search(r"uid (\d+)", result.stderr)
     if uid:
         assert processes_of_uid(int(uid.group(1))) == [], f"{name} left processes running"
-    after = sandbox.run(GOOD, TASK, TASK.visible_tests)
+    assert host_ipc_objects() == [], f"{name} left SysV IPC objects on the host"
+    assert worker_ipc_objects(sandbox) == [], f"{name} left SysV IPC objects in the worker"
+    assert host_files_of_candidates() == [], f"{name} left files on the host"
+    after = sandbox.run(PROBE, TASK, TASK.visible_tests)
     assert (after.status, after.passed) == ("pass", 3), f"worker unhealthy after {name}: {after.to_dict()}"
 
 
@@ -126,7 +210,11 @@ def test_corpus_covers_issue_cases():
                 "os_exit_during_tests", "write_outside_workdir", "delete_files", "open_socket",
                 "eq_always_true", "fake_pass_output", "patch_builtins_and_harness",
                 "read_expected_values", "mutate_shared_inputs", "entry_point_other_name",
-                "entry_point_lazy", "read_task_files"}
+                "entry_point_lazy", "read_task_files",
+                # issue 15, one or more per class
+                "deep_result_record", "deep_linked_list", "deep_expression", "deep_directory_chain",
+                "ptrace_stop", "sysv_shm_leak", "read_host_processes", "read_environment",
+                "read_system_folder", "int_as_float", "lone_surrogate_error", "nan_result", "record_flood"}
     assert required <= set(CASES)
 
 

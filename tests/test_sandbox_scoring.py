@@ -22,7 +22,13 @@ from codeq_lib.sandbox.result import TestOutcome
     (1.001, 1, "exact", False),
     (True, 1, "exact", False),
     (1, True, "exact", False),
-    ([1, [2.0000000001]], [1, [2]], "exact", True),
+    ([1, [2.0000000001]], [1, [2.0]], "exact", True),
+    ([1, [2.0000000001]], [1, [2]], "exact", False),  # an int is compared exactly (issue 15)
+    (float(999_999_937 + 500), 999_999_937, "exact", False),
+    (999_999_937, float(999_999_937 + 500), "exact", False),
+    (2.0, 2, "exact", True),
+    (10**18, 1e18, "exact", True),
+    (10**18 + 1, 1e18, "exact", False),
     ({"a": 1}, {"a": 1.0}, "exact", True),
     ({"a": 1}, {"b": 1}, "exact", False),
     ([[1, 2], [3]], [[3], [1, 2]], "unordered", True),
@@ -155,3 +161,46 @@ def test_serialise_result_inplace_and_types():
     assert json.loads(harness.serialise_result(None, [1, 2], "inplace")) == [1, 2]
     assert json.loads(harness.serialise_result(harness.list_to_linked([1, 2], node_cls), None, "ListNode")) == [1, 2]
     assert json.loads(harness.serialise_result(None, None, "ListNode")) == []
+
+
+# -- issue 15: every parse of the child's channel is bounded and yields strict, safe values --
+
+def test_deeply_nested_record_line_is_ignored_not_raised():
+    deep = "[" * 100_000 + "]" * 100_000
+    text = "\n".join(['{"load": "ok"}', deep, '{"i": 0, "got": ' + json.dumps(deep) + "}", '{"i": 1, "got": "2"}'])
+    loaded, _, records = parse_records(text, 2)
+    assert loaded and set(records) == {0, 1}
+    result = score_response({"records": text}, [[], 2], "exact", {"timeout_s": 1.0}, "subprocess")
+    assert [o.status for o in result.outcomes] == ["error", "pass"]
+    assert "nested deeper than" in result.outcomes[0].error
+
+
+def test_nan_and_infinity_tokens_are_not_json():
+    text = '{"load": "ok"}\n{"i": 0, "got": "NaN"}\n{"i": 1, "got": "[Infinity]"}\n{"i": 2, "got": "\\"nan\\""}\n'
+    result = score_response({"records": text}, [1, [1], "nan"], "exact", {"timeout_s": 1.0}, "subprocess")
+    assert [o.status for o in result.outcomes] == ["error", "error", "pass"]
+    json.dumps(result.to_dict(), allow_nan=False)  # strict JSON out
+
+
+def test_flood_of_records_reads_a_bounded_prefix():
+    flood = '{"load": "ok"}\n' + '{"i": 99, "got": "1"}\n' * 200_000 + '{"i": 0, "got": "1"}\n'
+    loaded, _, records = parse_records(flood, 1)
+    assert loaded and records == {}  # the record after the flood is past the bounded prefix
+
+
+def test_candidate_text_with_lone_surrogates_is_made_safe():
+    text = '{"load": "ok"}\n' + json.dumps({"i": 0, "error": "ValueError: \udc80\x00"}) + "\n" + \
+        json.dumps({"i": 1, "got": json.dumps(["\ud800x"])}) + "\n"
+    result = score_response({"records": text}, [1, ["\ud800x"]], "exact", {"timeout_s": 1.0}, "subprocess")
+    assert result.outcomes[0].error == "ValueError: \ufffd\ufffd"
+    assert (result.outcomes[1].status, result.outcomes[1].got) == ("pass", ["\ufffdx"])
+    json.dumps(result.outcomes[1].got, ensure_ascii=False).encode("utf-8")  # no lone surrogate left
+
+
+def test_doctests_of_scoring():
+    import doctest
+
+    from codeq_lib.sandbox import scoring
+
+    failed, attempted = doctest.testmod(scoring)
+    assert attempted > 0 and failed == 0

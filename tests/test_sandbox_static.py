@@ -49,3 +49,9 @@ def test_test_lookup_table_negative():
 
 def test_unparsable_code_has_no_findings():
     assert find_issues("def f(:", TASK) == []
+
+
+def test_deeply_nested_expression_does_not_raise():
+    # issue 15: ~1,000 nested operators (as deep as ast.parse allows) made the literal visitor raise RecursionError
+    deep = "def f(x):\n    return [5, 3, 9, 1] if x else " + "+".join(["1"] * 995) + "\n"
+    assert rules(deep) == ["test_lookup_table"]

@@ -10,6 +10,7 @@ Only visible tests ever reach a prompt (DESIGN.md protocol rule 2): callers pass
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Sequence
 
 REPAIR_SYSTEM = (
@@ -18,10 +19,16 @@ REPAIR_SYSTEM = (
 )
 CRITIC_SYSTEM = "You are a careful code reviewer. Answer only yes or no."
 MAX_VALUE_CHARS = 300
+# Lone surrogates and control characters (not tab/newline): a tokenizer raises on the first
+# (issue 15: a candidate's exception message crashed the search). The sandbox already
+# cleans what it reports; this keeps a result built any other way from reaching a prompt raw.
+_UNSAFE_CHARS = re.compile(r"[\ud800-\udfff\x00-\x08\x0b-\x1f\x7f]")
 
 
 def clip(text: str, limit: int = MAX_VALUE_CHARS) -> str:
-    """Long values would crowd the program out of a small context window."""
+    """Long values would crowd the program out of a small context window; unsafe characters
+    become U+FFFD."""
+    text = _UNSAFE_CHARS.sub("\ufffd", text)
     return text if len(text) <= limit else text[: limit - 15] + " ...[truncated]"
 
 

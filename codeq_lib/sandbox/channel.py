@@ -14,6 +14,9 @@ import time
 from typing import Callable
 
 _HEADER = struct.Struct(">Q")
+# Largest response accepted: results are capped at max_result_bytes (16 MiB by default) in the
+# worker; anything far bigger means a broken worker, which is replaced rather than believed.
+MAX_FRAME_BYTES = 256 * 1024 * 1024
 
 
 class WorkerDied(RuntimeError):
@@ -43,7 +46,12 @@ class Channel:
 
     def _read_frame(self, deadline: float) -> dict:
         (size,) = _HEADER.unpack(self._read_exact(_HEADER.size, deadline))
-        return json.loads(self._read_exact(size, deadline))
+        if size > MAX_FRAME_BYTES:
+            raise WorkerDied(f"worker sent a {size}-byte frame (limit {MAX_FRAME_BYTES})")
+        try:
+            return json.loads(self._read_exact(size, deadline))
+        except (ValueError, RecursionError) as exc:
+            raise WorkerDied(f"worker sent a frame that is not JSON: {exc}") from None
 
     def request(self, payload: dict, timeout_s: float) -> dict:
         if self.closed:  # never write to a closed descriptor number (it may be reused)

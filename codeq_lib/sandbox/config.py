@@ -22,6 +22,7 @@ class SandboxConfig:
     docker_image: str = field(default=DEFAULT_IMAGE, metadata={"help": "Docker image; the default is built locally on first use"})
     docker_mem_limit: str = field(default="2g", metadata={"help": "memory limit per container"})
     docker_pids_limit: int = field(default=256, metadata={"help": "process limit per container"})
+    allow_unisolated: list[str] = field(default_factory=list, metadata={"help": "isolation parts the sandbox may run without when they cannot be set up (network, filesystem, pid, ipc); empty = refuse to start (issue 15)"})
 
 
 def sandbox_from_config(config: SandboxConfig):
@@ -33,4 +34,5 @@ def sandbox_from_config(config: SandboxConfig):
     if config.backend == "docker":
         options = {"image": config.docker_image, "mem_limit": config.docker_mem_limit, "pids_limit": config.docker_pids_limit}
     return make_sandbox(config.backend, workers=config.workers, timeout_s=config.timeout_s, memory_mb=config.memory_mb,
-                        cache=config.cache, static_checks=config.static_checks, limits=limits, **options)
+                        cache=config.cache, static_checks=config.static_checks, limits=limits,
+                        allow_unisolated=config.allow_unisolated, **options)

@@ -80,13 +80,16 @@ def list_to_linked(values, node_cls):
     return head
 
 
-def linked_to_list(node) -> list:
-    """Walk `.val` / `.next`; a cycle or an over-long list is an error, not a hang."""
+def linked_to_list(node, depth: int = 0) -> list:
+    """Walk `.val` / `.next`; a cycle or an over-long list is an error, not a hang.
+
+    `depth` is the nesting so far: a node whose `.val` is another list stays under MAX_DEPTH
+    (issue 15: the cap used to restart here, so nested lists recursed without bound)."""
     out = []
     while node is not None:
         if len(out) >= MAX_NODES:
             raise ValueError(f"linked list longer than {MAX_NODES} nodes (a cycle?)")
-        out.append(canonical(node.val))
+        out.append(canonical(node.val, depth + 1))
         node = node.next
     return out
 
@@ -109,8 +112,8 @@ def list_to_tree(values, node_cls):
     return root
 
 
-def tree_to_list(root) -> list:
-    """Inverse of `list_to_tree`: level order, trailing nulls dropped."""
+def tree_to_list(root, depth: int = 0) -> list:
+    """Inverse of `list_to_tree`: level order, trailing nulls dropped (`depth` as above)."""
     out, queue, seen = [], [root], 0
     for node in queue:
         seen += 1
@@ -119,7 +122,7 @@ def tree_to_list(root) -> list:
         if node is None:
             out.append(None)
             continue
-        out.append(canonical(node.val))
+        out.append(canonical(node.val, depth + 1))
         queue.extend((node.left, node.right))
     while out and out[-1] is None:
         out.pop()
@@ -171,9 +174,9 @@ def canonical(value, depth: int = 0):
         return items
     name = type(value).__name__
     if name == "ListNode" and hasattr(value, "next"):
-        return linked_to_list(value)
+        return linked_to_list(value, depth)
     if name == "TreeNode" and hasattr(value, "left"):
-        return tree_to_list(value)
+        return tree_to_list(value, depth)
     raise TypeError(f"return value of type {name} is not serialisable to JSON")
 
 
@@ -217,9 +220,10 @@ def serialise_result(value, first_arg, return_type) -> str:
     return _dumps(data, sort_keys=True, allow_nan=False)
 
 
-def format_error(exc: BaseException) -> str:
-    """'IndexError: list index out of range' (the form feedback and tests read)."""
-    message = str(exc)
+def format_error(exc: BaseException, limit: int = 2000) -> str:
+    """'IndexError: list index out of range' (the form feedback and tests read), clipped:
+    the parent reads no more than that, so no more is sent."""
+    message = str(exc)[:limit]
     name = type(exc).__name__
     return f"{name}: {message}" if message else name
 

@@ -94,17 +94,21 @@ def lookup_findings(tree: ast.AST, visible_tests) -> list[dict]:
     return out
 
 
-def _visit_literals(node: ast.AST, targets: list, out: list[dict]) -> None:
-    """Depth first; a flagged literal is reported once, not again for its parts."""
-    if isinstance(node, (ast.List, ast.Tuple, ast.Dict, ast.Set, ast.Constant)):
-        ok, value = _literal(node)
-        if ok:
-            candidates = [value] + (list(value.keys()) + list(value.values()) if isinstance(value, dict) else [])
-            if any(_normalise(item) in targets for item in candidates):
-                out.append(_finding("test_lookup_table", node, "literal equals a visible test's input or expected value"))
-                return
-    for child in ast.iter_child_nodes(node):
-        _visit_literals(child, targets, out)
+def _visit_literals(tree: ast.AST, targets: list, out: list[dict]) -> None:
+    """Depth first, in source order; a flagged literal is reported once, not again for its
+    parts. An explicit stack, not recursion: a candidate's expression can nest thousands
+    deep (`1+1+...`) and must not raise RecursionError in the trusted parent (issue 15)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.List, ast.Tuple, ast.Dict, ast.Set, ast.Constant)):
+            ok, value = _literal(node)
+            if ok:
+                candidates = [value] + (list(value.keys()) + list(value.values()) if isinstance(value, dict) else [])
+                if any(_normalise(item) in targets for item in candidates):
+                    out.append(_finding("test_lookup_table", node, "literal equals a visible test's input or expected value"))
+                    continue
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
 
 
 def find_issues(code: str, task) -> list[dict]:

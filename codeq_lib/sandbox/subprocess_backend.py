@@ -1,12 +1,15 @@
 """Subprocess backend: warm `worker.py` processes on this host, talked to over pipes.
 
-Each worker starts once (`python -E -s -S`: no site-packages, no environment), enters a
-new network namespace, imports the preamble, then forks a confined child per candidate.
+Each worker starts once (`python -E -s -S`, no site-packages, and a clean minimal
+environment: nothing of the scorer's, secrets included, reaches it), jails itself (new
+mount, network, IPC and PID namespaces; a root holding only an allowlist of read-only
+system folders and the Python installation; see worker.py), imports the preamble, then
+forks a confined child per candidate. Setting that up needs root (CAP_SYS_ADMIN); where it
+fails the Sandbox refuses to start unless the missing parts are opted out by name.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,27 +18,24 @@ from codeq_lib.sandbox.channel import Channel
 
 WORKER = Path(__file__).with_name("worker.py")
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# Never hidden, even when the current directory is inside one: the interpreter needs them.
-SYSTEM_DIRS = ("/", "/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/proc", "/dev", "/sys", "/opt")
-
-
-def default_hidden_paths() -> list[str]:
-    """Folders a candidate must not read: the repository's parent (task files, shared data
-    beside the checkout), the current directory, /home and /root (the interpreter's own
-    installation is bound back read-only by the worker)."""
-    paths = {str(REPO_ROOT.parent if REPO_ROOT.parent != Path("/") else REPO_ROOT), os.getcwd(), "/home", "/root"}
-    return sorted(p for p in paths if p not in SYSTEM_DIRS and not any(p.startswith(d + "/") for d in SYSTEM_DIRS))
+# The worker's whole environment (issue 15 class 4: it used to inherit the scorer's).
+WORKER_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
 
 
 class SubprocessBackend:
     name = "subprocess"
 
     def __init__(self, python: str | None = None, isolate_network: bool = True,
-                 private_fs: bool = True, hide_paths: list[str] | None = None):
+                 private_fs: bool = True, allow_paths: list[str] | None = None):
+        """`allow_paths`: extra host folders candidates may read (read-only), beside /usr, the
+        /bin and /lib links and the Python installation; nothing else of the host is visible."""
         self.python = python or sys.executable
         self.isolate_network = isolate_network
         self.private_fs = private_fs
-        self.hide_paths = default_hidden_paths() if hide_paths is None else list(hide_paths)
+        self.allow_paths = list(allow_paths or [])
+        # Turning a part off is opting out of it by name (the Sandbox checks the rest); without
+        # its own root the worker has no private /proc either, so that is the pid part too.
+        self.opted_out = ({"network"} if not isolate_network else set()) | ({"filesystem", "pid"} if not private_fs else set())
 
     def start_worker(self, index: int) -> Channel:
         command = [self.python, "-E", "-s", "-S", str(WORKER)]
@@ -43,10 +43,10 @@ class SubprocessBackend:
             command.append("--allow-network")
         if self.private_fs:
             command.append("--private-fs")
-            for path in self.hide_paths:
-                command += ["--hide", path]
-        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
+            for path in self.allow_paths:
+                command += ["--allow", path]
+        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                start_new_session=True, env=WORKER_ENV, cwd="/")
 
         def close() -> None:
             for stream in (proc.stdin, proc.stdout):

@@ -1,18 +1,30 @@
 """Warm sandbox worker: imports the harness once, then forks a fresh child per candidate.
 
-Runs as `python -E -s -S worker.py` on the host (subprocess backend) or inside a container
-(Docker backend, `--listen SOCKET`); standalone, stdlib only. Per request:
+Runs as `python -E -s -S worker.py` on the host (subprocess backend, with a clean minimal
+environment) or inside a container (Docker backend, `--listen SOCKET --container`);
+standalone, stdlib only.
 
-    worker --fork--> supervisor --unshare(PID)+fork--> candidate (pid 1 of its own namespace)
+On the host the worker first builds its own jail (issue 15): new mount, network, IPC and
+PID namespaces, and a root file system that holds only what is allowed (an allowlist: /usr,
+the /bin and /lib links, the Python installation, read-only; fresh tmpfs for /tmp, /var/tmp
+and /dev/shm; five device nodes; a proc that hides other users' processes). It then forks
+itself once: that child is pid 1 of the new PID namespace and serves requests, so when it
+ends, for whatever reason, the kernel kills every process a candidate left behind. A
+container gives the Docker worker the same namespaces and an equally small root.
 
-The supervisor (trusted, root) drops nothing: it owns the wall-clock deadline, reads the
-candidate's stdout/stderr/result pipes (truncating them), kills it on timeout, removes its
-work dir and sends one message back. The candidate runs with rlimits (CPU, address space,
-file size, processes, open files), a fresh unprivileged uid of its own, no new privileges,
-a private work dir, no network (the worker entered a new network namespace at start), and
-only its three pipe ends open. When the candidate (pid 1) dies, the kernel kills every
-process it forked; where PID namespaces are not permitted (e.g. a default Docker container)
-a sweep `kill(-1)` run as the candidate's uid does the same job.
+Per request:
+
+    worker --fork--> candidate                            (nproc 1: no process can be forked)
+    worker --fork--> supervisor --unshare(PID)+fork--> candidate (pid 1 of its namespace)
+
+The supervisor (trusted, root) owns the wall-clock deadline, reads the candidate's
+stdout/stderr/result pipes (truncating them), kills its whole process group (and, where no
+PID namespace is permitted, every process of its uid) when it ends or stops itself (a
+ptrace stop is not an exit), removes its files and SysV IPC objects, checks that nothing is
+left, and sends one message back. The candidate runs with rlimits (CPU, address space, file
+size, processes, open files), a fresh unprivileged uid, no new privileges, its own IPC
+namespace where permitted, a private work dir, an empty environment but PATH/HOME/TMPDIR/LANG,
+and only its three pipe ends open.
 """
 
 from __future__ import annotations
@@ -24,7 +36,6 @@ import math
 import os
 import resource
 import select
-import shutil
 import signal
 import socket
 import struct
@@ -33,17 +44,19 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402  (standalone: the folder is the import path)
+import cleanup  # noqa: E402  (standalone: the folder is the import path)
+import harness  # noqa: E402
+import jail  # noqa: E402
 
-CLONE_NEWNET = 0x40000000
-CLONE_NEWPID = 0x20000000
-CLONE_NEWNS = 0x00020000
-MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x1, 0x20, 0x1000, 0x4000, 0x40000
-# World-writable places a non-root candidate could otherwise write to on the host.
-PRIVATE_TMPFS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
-PR_SET_PDEATHSIG = 1
+# Where a candidate can leave files: the jail's tmpfs folders and POSIX message queues,
+# which a container's /dev/mqueue lists (on the host each candidate's IPC namespace holds
+# its own, gone with it).
+CANDIDATE_WRITABLE = jail.PRIVATE_TMPFS + ("/dev/mqueue",)
+ISOLATIONS = ("network", "filesystem", "pid", "ipc")  # as pool.ISOLATIONS
+# A candidate's whole environment (issue 15: it used to inherit the scorer's, secrets included).
+CANDIDATE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
 PR_SET_NO_NEW_PRIVS = 38
-UID_BASE = 200_000  # candidate uid: UID_BASE + salt + supervisor pid, unique per live candidate
+UID_BASE = 200_000  # candidate uid: UID_BASE + the worker's host pid, or + salt + supervisor pid
 # Containers reuse small pids, so each worker adds a random salt (bits above any pid) to
 # keep candidates of different containers from sharing a uid and its process limit.
 UID_SALT = (int.from_bytes(os.urandom(1), "big") % 255 + 1) << 22
@@ -53,6 +66,8 @@ _libc = ctypes.CDLL(None, use_errno=True)
 PRIVILEGED = os.geteuid() == 0  # root: own uid per candidate, namespaces, mounts
 _dumps = json.dumps  # bound at import: a candidate re-binding json.dumps cannot mute the channel
 _WARM_NAMESPACE: dict | None = None  # the preamble, executed once; each fork gets its own copy
+_WORKER_UID: int | None = None  # host worker: UID_BASE + its host pid (its own pid is 1 in its jail)
+_PARENT_FD: int | None = None  # the request channel: readable mid-run only when the parent went away
 
 DEFAULT_LIMITS = {
     "timeout_s": 5.0,
@@ -94,18 +109,6 @@ def write_frame(fd: int, data: bytes) -> None:
     write_all(fd, _HEADER.pack(len(data)) + data)
 
 
-def unshare(flags: int) -> bool:
-    return _libc.unshare(flags) == 0
-
-
-def network_isolated() -> bool:
-    """True when no interface but loopback exists (new netns, or Docker network 'none')."""
-    try:
-        return {name for _, name in socket.if_nameindex()} <= {"lo"}
-    except OSError:
-        return False
-
-
 def _set_limits(limits: dict) -> None:
     cpu = int(math.ceil(limits["timeout_s"])) + 1
     memory = int(limits["memory_mb"]) * 1024 * 1024
@@ -134,16 +137,20 @@ def candidate_main(request: dict, limits: dict, workdir: str, uid: int, out_w: i
     os.closerange(3, RESULT_FD)
     os.closerange(RESULT_FD + 1, 65536)
     os.chdir(workdir)
-    os.environ.update({"HOME": workdir, "TMPDIR": workdir})
+    os.environ.clear()
+    os.environ.update({**CANDIDATE_ENV, "HOME": workdir, "TMPDIR": workdir})
     tempfile.tempdir = workdir
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-large file is an OSError, not a kill
     _set_limits(limits)
     if PRIVILEGED:  # unprivileged runs keep their uid (and rlimits still apply)
+        # Its own SysV IPC namespace, gone with its last process (refused in a container:
+        # there the supervisor removes the candidate's IPC objects instead).
+        jail.unshare(jail.CLONE_NEWIPC)
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after setuid, which clears it
+    _libc.prctl(jail.PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after setuid, which clears it
 
     def emit(record: dict) -> None:
         write_all(RESULT_FD, (_dumps(record) + "\n").encode())
@@ -160,57 +167,23 @@ def candidate_main(request: dict, limits: dict, workdir: str, uid: int, out_w: i
     os._exit(0)
 
 
-def _sweep_uid(uid: int) -> None:
-    """Kill every process left running as `uid` (escaped grandchildren, fork bombs)."""
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.setgid(uid)
-            os.setuid(uid)
-            # Repeat: a process caught mid-fork can add a child after one pass. ESRCH means
-            # nothing of this uid is left to signal (zombies still count, so bounded).
-            for _ in range(100):
-                os.kill(-1, signal.SIGKILL)
-                time.sleep(0.002)
-        except ProcessLookupError:
-            pass
-        finally:
-            os._exit(0)
-    os.waitpid(pid, 0)
-
-
-def _remove_candidate_files(uid: int) -> None:
-    """Delete what the candidate left in the shared temp dirs (only files owned by its uid),
-    so one candidate cannot plant files for the next one served by this worker."""
-    for folder in PRIVATE_TMPFS:
-        try:
-            entries = os.scandir(folder)
-        except OSError:
-            continue
-        with entries:
-            for entry in entries:
-                try:
-                    if entry.stat(follow_symlinks=False).st_uid != uid:
-                        continue
-                    if entry.is_dir(follow_symlinks=False):
-                        shutil.rmtree(entry.path, ignore_errors=True)
-                    else:
-                        os.unlink(entry.path)
-                except OSError:
-                    continue
-
-
 def _collect(pipes: dict[int, int], pid: int, deadline: float, uid: int, sweep: bool):
-    """Read the candidate's pipes until they close or the deadline passes."""
+    """Read the candidate's pipes until they close or the deadline passes.
+
+    A stopped child (a ptrace stop after PTRACE_TRACEME, which waitpid reports to its
+    tracer) is not an exit: it is killed at once (issue 15 class 3) and reaped later."""
     buffers = {fd: bytearray() for fd in pipes}
     dropped = {fd: 0 for fd in pipes}
-    open_fds, status, timed_out = set(pipes), None, False
+    open_fds, status, timed_out, stopped = set(pipes), None, False, False
+    watch = [_PARENT_FD] if _PARENT_FD is not None else []
     while open_fds:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             timed_out = True
             break
-        ready, _, _ = select.select(list(open_fds), [], [], min(remaining, 0.05))
+        ready, _, _ = select.select(list(open_fds) + watch, [], [], min(remaining, 0.05))
+        if _PARENT_FD in ready:  # the parent closed the channel (exited, killed): stop now
+            raise ParentGone("the parent closed the request channel")
         for fd in ready:
             chunk = os.read(fd, 1 << 16)
             if not chunk:
@@ -219,27 +192,51 @@ def _collect(pipes: dict[int, int], pid: int, deadline: float, uid: int, sweep: 
             room = max(pipes[fd] - len(buffers[fd]), 0)
             buffers[fd] += chunk[:room]
             dropped[fd] += max(len(chunk) - room, 0)
-        if status is None:
+        if status is None and not stopped:
             done, raw = os.waitpid(pid, os.WNOHANG)
-            if done:
+            if done and os.WIFSTOPPED(raw):
+                stopped = True
+                _kill_group(pid)
+            elif done:
                 status = raw
                 if sweep:  # grandchildren may hold the pipes open: end them
-                    _sweep_uid(uid)
-    return buffers, dropped, status, timed_out
+                    cleanup.sweep_as_uid(uid, kill=True, ipc=[])
+    return buffers, dropped, status, timed_out, stopped
+
+
+class ParentGone(Exception):
+    """The process that sends requests went away mid-run: end the candidate and exit."""
+
+
+def _kill_group(pid: int) -> None:
+    """SIGKILL the candidate and its process group (a stopped or traced one too)."""
+    for target in (pid, -pid):
+        try:
+            os.kill(target, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _reap(pid: int) -> int:
+    """Wait for `pid` to exit, skipping stop reports (a traced child reports those)."""
+    while True:
+        _, status = os.waitpid(pid, 0)
+        if not os.WIFSTOPPED(status):
+            return status
 
 
 def supervise(request: dict, new_pid_namespace: bool) -> dict:
     """Run one candidate in a confined child; return the raw outcome for the parent.
 
     With `nproc` 1 (the default) the candidate can start no process or thread at all, so
-    nothing can outlive it and the worker supervises it directly: one fork per candidate.
-    With more, a throwaway supervisor gives it a PID namespace (or sweeps its uid after).
+    the worker supervises it directly: one fork per candidate. With more, a throwaway
+    supervisor gives it a PID namespace (or sweeps its uid after).
     """
     limits = {**DEFAULT_LIMITS, **request.get("limits", {})}
     start = time.monotonic()
-    pid_ns = unshare(CLONE_NEWPID) if new_pid_namespace else False
+    pid_ns = jail.unshare(jail.CLONE_NEWPID) if new_pid_namespace else False
     sweep = PRIVILEGED and not pid_ns and int(limits["nproc"]) > 1
-    uid = UID_BASE + UID_SALT + os.getpid()
+    uid = _WORKER_UID if _WORKER_UID is not None else UID_BASE + UID_SALT + os.getpid()
     workdir = tempfile.mkdtemp(prefix="codeq-run-")
     if PRIVILEGED:
         os.chown(workdir, uid, uid)
@@ -263,19 +260,31 @@ def supervise(request: dict, new_pid_namespace: bool) -> dict:
 
 def _finish(request, limits, start, pid, uid, workdir, sweep, pid_ns, out_r, err_r, res_r) -> dict:
     caps = {out_r: limits["max_output_bytes"], err_r: limits["max_output_bytes"], res_r: limits["max_result_bytes"]}
-    buffers, dropped, status, timed_out = _collect(caps, pid, start + limits["timeout_s"], uid, sweep)
-    if status is None:
-        for target in (pid, -pid):
-            try:
-                os.kill(target, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        _, status = os.waitpid(pid, 0)
-    if sweep:
-        _sweep_uid(uid)
-    shutil.rmtree(workdir, ignore_errors=True)
-    if PRIVILEGED:
-        _remove_candidate_files(uid)
+    try:
+        buffers, dropped, status, timed_out, stopped = _collect(caps, pid, start + limits["timeout_s"], uid, sweep)
+    except ParentGone:
+        _kill_group(pid)
+        _reap(pid)
+        if sweep:
+            cleanup.sweep_as_uid(uid, kill=True, ipc=[])
+        os._exit(0)  # pid 1 of the jail: everything left in it dies with this process
+    if status is None:  # still running, or stopped: kill it, then reap it
+        _kill_group(pid)
+        status = _reap(pid)
+    else:  # exited and reaped: its process group may outlive it (the id stays reserved)
+        try:
+            os.kill(-pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    wall_s = time.monotonic() - start
+    ipc = cleanup.ipc_objects()
+    if PRIVILEGED and (sweep or ipc):
+        cleanup.sweep_as_uid(uid, kill=sweep, ipc=ipc)
+    cleanup.remove_tree(workdir)
+    unhealthy = []
+    if PRIVILEGED:  # the self-check: anything of the candidate still here makes us unhealthy
+        unhealthy = cleanup.leftovers(uid, workdir, check_processes=sweep, check_ipc=bool(ipc),
+                                      unremoved=cleanup.remove_candidate_files(uid, CANDIDATE_WRITABLE))
     return {
         "records": buffers[res_r].decode("utf-8", "replace"),
         "result_truncated": dropped[res_r] > 0,
@@ -286,8 +295,10 @@ def _finish(request, limits, start, pid, uid, workdir, sweep, pid_ns, out_r, err
         "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
         "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
         "timed_out": timed_out,
+        "stopped": stopped,
         "pid_namespace": pid_ns,
-        "wall_s": time.monotonic() - start,
+        "wall_s": wall_s,
+        "unhealthy": unhealthy,
     }
 
 
@@ -297,7 +308,7 @@ def run_request(request: dict) -> dict:
     if nproc <= 1:
         try:
             return supervise(request, new_pid_namespace=False)
-        except Exception as exc:  # e.g. no space for a work dir: report, keep serving
+        except Exception as exc:  # e.g. no space for a work dir: report; the parent replaces us
             return {"worker_error": f"sandbox worker failed: {type(exc).__name__}: {exc}"}
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -315,7 +326,9 @@ def run_request(request: dict) -> dict:
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0 or not select.select([read_end], [], [], remaining)[0]:
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)  # a wedged supervisor: end it and all of its candidate's uid
+            if PRIVILEGED:
+                cleanup.sweep_as_uid(_WORKER_UID if _WORKER_UID is not None else UID_BASE + UID_SALT + pid, kill=True, ipc=[])
             break
         chunk = os.read(read_end, 1 << 20)
         if not chunk:
@@ -338,8 +351,10 @@ def _reap_orphans() -> None:
         pass
 
 
-def serve(in_fd: int, out_fd: int, network: bool) -> None:
-    write_frame(out_fd, json.dumps({"ready": True, "network_isolated": network, "pid": os.getpid()}).encode())
+def serve(in_fd: int, out_fd: int, hello: dict) -> None:
+    global _PARENT_FD
+    _PARENT_FD = in_fd
+    write_frame(out_fd, json.dumps({"ready": True, **hello}).encode())
     while True:
         frame = read_frame(in_fd)
         if frame is None:
@@ -347,66 +362,35 @@ def serve(in_fd: int, out_fd: int, network: bool) -> None:
         response = run_request(json.loads(frame))
         _reap_orphans()
         write_frame(out_fd, json.dumps(response).encode())
+        if response.get("unhealthy") or "worker_error" in response:
+            return  # the parent replaces a worker that could not clean up after a candidate
 
 
-def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> bool:
-    enc = lambda text: None if text is None else text.encode()  # noqa: E731
-    return _libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)) == 0
-
-
-def _under(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip("/") + "/")
-
-
-def isolate_filesystem(hide: list[str]) -> bool:
-    """A private mount namespace: empty tmpfs over the world-writable dirs and over `hide`.
-
-    Candidates then cannot leave files on the host, and cannot read what sits under the
-    hidden folders (the repository, task files with expected outputs, /root). The Python
-    installation is bound back read-only where a hidden folder covers it (pyenv lives under
-    /root), so lazy standard-library imports still work. False where mounts are refused.
-    """
-    if not unshare(CLONE_NEWNS) or not _mount("none", "/", None, MS_REC | MS_PRIVATE):
-        return False
-    prefix = os.path.realpath(sys.base_prefix)
-    ok = all(_mount("tmpfs", p, "tmpfs", 0, "size=512m,mode=1777") for p in PRIVATE_TMPFS if os.path.isdir(p))
-    hidden = [os.path.realpath(p) for p in hide if os.path.isdir(p)]
-    stage = "/tmp/.codeq-python"
-    if any(_under(prefix, h) for h in hidden):
-        os.makedirs(stage, exist_ok=True)
-        ok &= _mount(prefix, stage, None, MS_BIND | MS_REC)
-    done: list[str] = []
-    for folder in sorted(set(hidden), key=len):
-        if folder == prefix or any(_under(folder, outer) for outer in done):
-            continue  # already covered by an outer hidden folder
-        done.append(folder)
-        ok &= _mount("tmpfs", folder, "tmpfs", 0, "size=16m,mode=0755")
-        if _under(prefix, folder):
-            os.makedirs(prefix, exist_ok=True)
-            ok &= _mount(stage, prefix, None, MS_BIND | MS_REC)
-            _mount(None, prefix, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
-    return ok
-
-
-def warm_up(isolate_network: bool, hide: list[str] | None = None) -> bool:
-    """Enter new network/mount namespaces (once per worker) and pre-import the preamble."""
-    if isolate_network:
-        unshare(CLONE_NEWNET)
-    if hide is not None:
-        isolate_filesystem(hide)
+def warm_up() -> None:
+    """Pre-import the preamble once; each fork gets a copy-on-write copy of it."""
     global _WARM_NAMESPACE
     _WARM_NAMESPACE = harness.base_namespace()
     gc.freeze()  # keep the warm heap shared (copy-on-write) across the forks
-    return network_isolated()
+
+
+def hello_message(pid: int, errors: dict[str, str]) -> dict:
+    """What the parent checks before it sends a candidate (it refuses missing isolation)."""
+    return {"pid": pid, "network_isolated": "network" not in errors,
+            "isolation": {name: name not in errors for name in ISOLATIONS}, "isolation_errors": errors}
 
 
 def main(argv: list[str]) -> int:
     isolate = "--allow-network" not in argv
-    hide = [argv[i + 1] for i, arg in enumerate(argv) if arg == "--hide"]
+    allow = [argv[i + 1] for i, arg in enumerate(argv) if arg == "--allow"]
     private_fs = "--private-fs" in argv
     if "--listen" in argv:
+        # In a container: Docker gave the worker its own network ("none"), IPC, PID and mount
+        # namespaces and a root of a few folders (docker_backend); nothing to set up here.
         path = argv[argv.index("--listen") + 1]
-        network = warm_up(isolate, hide if private_fs else None)
+        errors = {} if jail.network_isolated() or not isolate else {"network": "an interface besides loopback is visible"}
+        if not isolate:
+            errors["network"] = "not requested (--allow-network)"
+        warm_up()
         server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         if os.path.exists(path):
             os.unlink(path)
@@ -415,7 +399,7 @@ def main(argv: list[str]) -> int:
         # One client, then exit: when the parent goes away (even killed), the container
         # stops and, started with auto-remove, disappears instead of idling forever.
         conn, _ = server.accept()
-        serve(conn.fileno(), conn.fileno(), network)
+        serve(conn.fileno(), conn.fileno(), hello_message(os.getpid(), errors))
         conn.close()
         return 0
     # stdio mode: keep the channel on private fds; stray prints go to stderr, not the channel
@@ -423,7 +407,12 @@ def main(argv: list[str]) -> int:
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(2, 1)
-    serve(in_fd, out_fd, warm_up(isolate, hide if private_fs else None))
+    global _WORKER_UID
+    host_pid = os.getpid()
+    _WORKER_UID = UID_BASE + host_pid  # pids are unique on the host while the worker lives
+    errors = jail.enter_jail(isolate, private_fs, allow + [sys.base_prefix, *jail.SYSTEM_PATHS], in_fd, out_fd)
+    warm_up()
+    serve(in_fd, out_fd, hello_message(host_pid, errors))
     return 0
 
 
