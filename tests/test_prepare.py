@@ -101,7 +101,9 @@ def test_every_written_bug_fails_its_hidden_tests_and_its_reference_passes(two_r
 
     (folder, _), _ = two_runs
     tasks = [t for tasks in _splits(folder).values() for t in tasks]
-    with make_sandbox("subprocess", workers=2) as sandbox:
+    # a generous deadline: this is about verdicts, and a loaded machine (the whole suite, CI)
+    # once timed a DebugBench reference out on a long edge-case input
+    with make_sandbox("subprocess", workers=2, timeout_s=30.0) as sandbox:
         buggy = sandbox.run_batch([(t.buggy_code, t, t.hidden_tests) for t in tasks])
         fixed = sandbox.run_batch([(t.reference_code, t, t.hidden_tests) for t in tasks])
     assert [t.id for t, r in zip(tasks, buggy) if r.status not in ("fail", "error", "timeout")] == []

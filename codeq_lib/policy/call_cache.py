@@ -18,7 +18,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,10 @@ class CachedPolicy:
     policy: Any
     cache_dir: Path
     identity: dict[str, Any]
+    # calls being decoded now, by cache path: a second search making the same call (strategies
+    # open alike) waits for the first instead of decoding it again (study.scheduler threads)
+    _inflight: dict = field(default_factory=dict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.cache_dir = Path(self.cache_dir)
@@ -59,19 +65,37 @@ class CachedPolicy:
 
     def sample(self, messages: list[dict], n: int = 1, temperature: float = 0.8, top_p: float = 0.95,
                max_new_tokens: int = 256, seed: int = 0) -> list[Generation]:
+        decoder = getattr(self.policy, "decoder", None)
         call = {"messages": messages, "n": n, "temperature": temperature, "top_p": top_p,
-                "max_new_tokens": max_new_tokens, "seed": seed,
-                "stop_at_code_end": getattr(self.policy, "stop_at_code_end", None),
-                "lookahead": getattr(self.policy, "lookahead", None),
-                "lookahead_max": getattr(self.policy, "lookahead_max", None)}
+                "max_new_tokens": max_new_tokens, "seed": seed, "decoder": decoder,
+                "stop_at_code_end": getattr(self.policy, "stop_at_code_end", None)}
+        if decoder != "loop":  # the engine's samples do not depend on drafting (engine/streams.py)
+            call["lookahead"] = getattr(self.policy, "lookahead", None)
+            call["lookahead_max"] = getattr(self.policy, "lookahead_max", None)
         path = self._path(call)
-        if path.exists():
-            self.policy.stats.cache_hits += 1
-            return [Generation(**row) for row in json.loads(path.read_text())["generations"]]
-        generations = self.policy.sample(messages, n=n, temperature=temperature, top_p=top_p,
-                                         max_new_tokens=max_new_tokens, seed=seed)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-        partial.write_text(json.dumps({"call": call, "generations": [g.to_dict() for g in generations]}))
-        os.replace(partial, path)
-        return generations
+        with self._lock:
+            pending = self._inflight.get(path)
+            owner = pending is None and not path.exists()
+            if owner:
+                self._inflight[path] = mine = Future()
+        if not owner:
+            generations = pending.result() if pending is not None else [
+                Generation(**row) for row in json.loads(path.read_text())["generations"]]
+            with self._lock:
+                self.policy.stats.cache_hits += 1
+            return generations
+        try:
+            generations = self.policy.sample(messages, n=n, temperature=temperature, top_p=top_p,
+                                             max_new_tokens=max_new_tokens, seed=seed)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
+            partial.write_text(json.dumps({"call": call, "generations": [g.to_dict() for g in generations]}))
+            os.replace(partial, path)
+            mine.set_result(generations)
+            return generations
+        except BaseException as exc:
+            mine.set_exception(exc)
+            raise
+        finally:
+            with self._lock:
+                self._inflight.pop(path, None)
