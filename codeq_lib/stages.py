@@ -22,30 +22,8 @@ from codeq_lib.io import read_jsonl, write_json, write_jsonl
 from codeq_lib.sandbox.config import SandboxConfig, sandbox_from_config
 from codeq_lib.search import SearchConfig
 from codeq_lib.data.tasks import load_tasks
-
-SAMPLER_VERSION = "engine-v1"  # engine/ + stopping.py; bump when sampling changes what a seed draws
-TINY_MODEL = "tiny-random"  # a randomly initialised SmolLM2-shaped model: notebook smoke runs only
-
-
-def model_identity(model: str) -> str:
-    """Content identity of a policy: the weights' sha256 for a local checkpoint, else its name."""
-    from codeq_lib.policy.models import file_sha256
-
-    weights = sorted(Path(model).glob("*.safetensors")) if Path(model).is_dir() else []
-    return ",".join(file_sha256(w)[:16] for w in weights) or model
-
-
-def sampler_identity() -> dict[str, str]:
-    """How the policy samples, for run identities: a run folder made by another decoder or
-    dtype is not resumed (same weights, other samples)."""
-    from codeq_lib.engine.slotted import KEY_CHUNK
-    from codeq_lib.policy.hf_policy import LOOKAHEAD
-    from codeq_lib.policy.models import policy_dtype, resolve_device
-
-    device = resolve_device("auto")
-    return {"decoder": SAMPLER_VERSION, "lookahead": LOOKAHEAD, "dtype": policy_dtype("auto", device),
-            "device": device.split(":")[0], "attention": f"key-chunks-{KEY_CHUNK}"}
-
+from codeq_lib.study.policies import (SAMPLER_VERSION, TINY_MODEL, cpu_threads, model_identity,  # noqa: F401
+                                      open_policy, sampler_identity)
 
 def processes_field():
     """The `processes` knob of the sampling stages (collect, evaluate, ablations)."""
@@ -92,18 +70,6 @@ def reset_if_changed(out_dir: str | Path, identity: dict[str, Any]) -> None:
     write_json(stamp, {"hash": json_hash(identity), "identity": identity})
 
 
-def cpu_threads() -> int:
-    """Torch threads for sampling on a CPU (env CODEQ_TORCH_THREADS, default 1).
-
-    Decoding a small model is bound by per-op overhead and memory, not FLOPs: one thread was
-    as fast as two on an idle 2-core machine, and ~10x faster when the other core was busy
-    (the sandbox workers, another process), because every op's thread barrier waited for a
-    descheduled thread (bench/generation.py --threads 1 vs 2)."""
-    import os
-
-    return int(os.environ.get("CODEQ_TORCH_THREADS", "1"))
-
-
 def concurrency_field():
     """The `concurrency` knob of the sampling stages (collect, evaluate, ablations)."""
     return field(default=1, metadata={
@@ -116,31 +82,6 @@ def call_cache_field():
     return field(default=None, metadata={
         "help": "folder where seeded policy calls are memoised (policy/call_cache.py): strategies that "
                 "begin alike share their first calls; results do not depend on it. null: no cache"})
-
-
-def open_policy(model: str, adapter: str | None = None, call_cache: str | None = None, **options: Any):
-    """`model`: a checkpoint dir, 'embedded', a hub id, a .gguf file, or 'tiny-random'.
-    With `call_cache`, sample calls are memoised there, keyed by the weights and the sampler.
-    `options` set policy fields (e.g. decoder="call", the former per-call loop, for benchmarks)."""
-    import torch
-    import transformers
-
-    from codeq_lib.policy import load_policy, tiny_random_policy
-    from codeq_lib.policy.call_cache import CachedPolicy
-
-    if not torch.cuda.is_available():
-        torch.set_num_threads(cpu_threads())
-
-    policy = tiny_random_policy() if model == TINY_MODEL else load_policy(model, adapter=adapter)
-    for name, value in options.items():
-        if not hasattr(policy, name):
-            raise ValueError(f"policy option {name!r} is not a field of {type(policy).__name__}")
-        setattr(policy, name, value)
-    if call_cache is None:
-        return policy
-    identity = {"model": model_identity(model), "adapter": model_identity(adapter) if adapter else None,
-                "sampler": sampler_identity(), "torch": torch.__version__, "transformers": transformers.__version__}
-    return CachedPolicy(policy, Path(call_cache), identity)
 
 
 @dataclass

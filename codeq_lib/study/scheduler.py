@@ -95,7 +95,7 @@ def _worker_main(policy_model: str, sandbox_config: Any, call_cache: str | None,
                  policy_options: dict[str, Any], jobs: Any, results: Any, parent: int) -> None:
     """One worker process: open the policy and sandbox, then run jobs `concurrency` at a time."""
     from codeq_lib.sandbox.config import sandbox_from_config
-    from codeq_lib.stages import open_policy
+    from codeq_lib.study.policies import open_policy
 
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     try:

@@ -1,0 +1,70 @@
+"""Which policy a stage samples from, and how that is recorded: opening a policy (model,
+adapter, call cache, sampling options) and the identities that decide whether a run folder
+may be resumed. Shared by the stage glue (`codeq_lib.stages`) and the worker processes of
+`study.scheduler`, so neither imports the other.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+SAMPLER_VERSION = "engine-v1"  # engine/ + stopping.py; bump when sampling changes what a seed draws
+TINY_MODEL = "tiny-random"  # a randomly initialised SmolLM2-shaped model: notebook smoke runs only
+
+
+def model_identity(model: str) -> str:
+    """Content identity of a policy: the weights' sha256 for a local checkpoint, else its name."""
+    from codeq_lib.policy.models import file_sha256
+
+    weights = sorted(Path(model).glob("*.safetensors")) if Path(model).is_dir() else []
+    return ",".join(file_sha256(w)[:16] for w in weights) or model
+
+
+def sampler_identity() -> dict[str, str]:
+    """How the policy samples, for run identities: a run folder made by another decoder or
+    dtype is not resumed (same weights, other samples)."""
+    from codeq_lib.engine.slotted import KEY_CHUNK
+    from codeq_lib.policy.hf_policy import LOOKAHEAD
+    from codeq_lib.policy.models import policy_dtype, resolve_device
+
+    device = resolve_device("auto")
+    return {"decoder": SAMPLER_VERSION, "lookahead": LOOKAHEAD, "dtype": policy_dtype("auto", device),
+            "device": device.split(":")[0], "attention": f"key-chunks-{KEY_CHUNK}"}
+
+
+def cpu_threads() -> int:
+    """Torch threads for sampling on a CPU (env CODEQ_TORCH_THREADS, default 1).
+
+    Decoding a small model is bound by per-op overhead and memory, not FLOPs: one thread was
+    as fast as two on an idle 2-core machine, and ~10x faster when the other core was busy
+    (the sandbox workers, another process), because every op's thread barrier waited for a
+    descheduled thread (bench/generation.py --threads 1 vs 2)."""
+    import os
+
+    return int(os.environ.get("CODEQ_TORCH_THREADS", "1"))
+
+
+def open_policy(model: str, adapter: str | None = None, call_cache: str | None = None, **options: Any):
+    """`model`: a checkpoint dir, 'embedded', a hub id, a .gguf file, or 'tiny-random'.
+    With `call_cache`, sample calls are memoised there, keyed by the weights and the sampler.
+    `options` set policy fields (e.g. decoder="call", the former per-call loop, for benchmarks)."""
+    import torch
+    import transformers
+
+    from codeq_lib.policy import load_policy, tiny_random_policy
+    from codeq_lib.policy.call_cache import CachedPolicy
+
+    if not torch.cuda.is_available():
+        torch.set_num_threads(cpu_threads())
+
+    policy = tiny_random_policy() if model == TINY_MODEL else load_policy(model, adapter=adapter)
+    for name, value in options.items():
+        if not hasattr(policy, name):
+            raise ValueError(f"policy option {name!r} is not a field of {type(policy).__name__}")
+        setattr(policy, name, value)
+    if call_cache is None:
+        return policy
+    identity = {"model": model_identity(model), "adapter": model_identity(adapter) if adapter else None,
+                "sampler": sampler_identity(), "torch": torch.__version__, "transformers": transformers.__version__}
+    return CachedPolicy(policy, Path(call_cache), identity)
