@@ -1,7 +1,8 @@
 """Seconds per LLM call: transformers' generate (the former default: fp32, SDPA) vs codeq's
-decode loop (policy/decode.py: bf16 on CPUs with native bf16, eager attention, prompt
-prefilled once), side by side in one run on real repair prompts. Prints and writes JSON;
-asserts nothing about time.
+per-call decode loop (policy/decode.py, HFPolicy decoder "call": bf16 on CPUs with native
+bf16, eager attention, prompt prefilled once), side by side in one run on real repair
+prompts, one call at a time. Prints and writes JSON; asserts nothing about time. (The
+batching engine, many calls at once, is measured by bench/throughput.py.)
 
     python bench/decode.py                      # embedded SmolLM2-135M, 1 thread, K = 4
 
@@ -49,8 +50,10 @@ def load_side(model: str, dtype: str, attn: str, decoder: str):
     from codeq_lib.policy.hf_policy import HFPolicy
     from codeq_lib.policy.models import load_model_and_tokenizer
 
-    if decoder == "loop" and dtype == "auto":
-        return load_policy(model)
+    if decoder == "call" and dtype == "auto":
+        policy = load_policy(model)
+        policy.decoder = decoder  # the per-call loop, as the policy sampled before the engine
+        return policy
     loaded, tokenizer, name = load_model_and_tokenizer(model, "cpu", dtype, attn_implementation=attn)
     return HFPolicy(model=loaded, tokenizer=tokenizer, policy_id=name, decoder=decoder)
 
@@ -92,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     sides = {
         "generate_fp32_sdpa": load_side(args.model, "float32", "sdpa", "generate"),
         "generate_policy_dtype_eager": None,
-        "loop_policy_default": load_side(args.model, "auto", "eager", "loop"),
+        "loop_policy_default": load_side(args.model, "auto", "eager", "call"),
     }
     dtype = str(sides["loop_policy_default"].model.dtype).removeprefix("torch.")
     sides["generate_policy_dtype_eager"] = load_side(args.model, dtype, "eager", "generate")
@@ -104,13 +107,13 @@ def main(argv: list[str] | None = None) -> int:
     # the policy's loop through the model's own forward (not lean.py's), then also on transformers'
     # eager attention (repeat_kv copies) instead of attention.py's: the former default
     sides["loop_policy_default_model_forward"] = dataclasses.replace(default, lean=False, stats=PolicyStats())
-    eager = load_side(args.model, dtype, "eager", "loop")
+    eager = load_side(args.model, dtype, "eager", "call")
     sides["loop_policy_default_model_forward_eager_attention"] = dataclasses.replace(
         eager, lookahead=default.lookahead, lookahead_max=default.lookahead_max, lean=False)
     messages = prompts(args.tasks)
     totals = {name: {"seconds": 0.0, "calls": 0, "generated_tokens": 0, "forward_passes": 0}
               | ({"lookahead": side.lookahead, "lookahead_max": side.lookahead_max, "lean_forward": side.lean,
-                  "attention": side.model.config._attn_implementation} if side.decoder == "loop" else {})
+                  "attention": side.model.config._attn_implementation} if side.decoder == "call" else {})
               for name, side in sides.items()}
     order = list(sides)
     for round_index in range(args.repeats):
