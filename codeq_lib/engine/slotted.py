@@ -28,37 +28,16 @@ as modules, so the adapter is applied unmerged, as in `policy/lean.py`).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from codeq_lib.policy.lean import _projection, _rms_norm, _rotate_half  # the same ops as the lean forward
+
 KEY_CHUNK = 512  # keys per attention chunk (fixed: part of what a row's logits are)
 SUPPORTED = ("llama", "qwen2")
-
-
-def _projection(module: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
-    if type(module) is nn.Linear:
-        weight, bias = module.weight, module.bias
-        return lambda x: F.linear(x, weight, bias)
-    return module  # a peft LoRA layer: its own forward adds the adapter
-
-
-def _rms_norm(norm: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
-    weight, eps = norm.weight, getattr(norm, "variance_epsilon", getattr(norm, "eps", 1e-6))
-
-    def apply(hidden: torch.Tensor) -> torch.Tensor:
-        dtype = hidden.dtype
-        hidden = hidden.to(torch.float32)
-        hidden = hidden * torch.rsqrt(hidden.pow(2).mean(-1, keepdim=True) + eps)
-        return weight * hidden.to(dtype)
-    return apply
-
-
-def _rotate_half(x: torch.Tensor) -> torch.Tensor:
-    half = x.shape[-1] // 2
-    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
 def round_up(value: int, multiple: int) -> int:
