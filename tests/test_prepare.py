@@ -106,5 +106,16 @@ def test_every_written_bug_fails_its_hidden_tests_and_its_reference_passes(two_r
     with make_sandbox("subprocess", workers=2, timeout_s=30.0) as sandbox:
         buggy = sandbox.run_batch([(t.buggy_code, t, t.hidden_tests) for t in tasks])
         fixed = sandbox.run_batch([(t.reference_code, t, t.hidden_tests) for t in tasks])
-    assert [t.id for t, r in zip(tasks, buggy) if r.status not in ("fail", "error", "timeout")] == []
-    assert [t.id for t, r in zip(tasks, fixed) if r.status != "pass"] == []
+    assert [(t.id, r.status, r.error) for t, r in zip(tasks, buggy)
+            if r.status not in ("fail", "error", "timeout")] == []
+    # A reference that did not pass is run again, alone, in a fresh sandbox: CI once reported one
+    # DebugBench reference as not passing under the full suite's load, and it passed alone. The
+    # verdict that counts is the second; the first is kept in the message.
+    first = {t.id: (r.status, r.error, [o for o in r.outcomes if o.status != "pass"][:2])
+             for t, r in zip(tasks, fixed) if r.status != "pass"}
+    again = [t for t in tasks if t.id in first]
+    if again:
+        with make_sandbox("subprocess", workers=1, timeout_s=60.0) as sandbox:
+            rerun = sandbox.run_batch([(t.reference_code, t, t.hidden_tests) for t in again])
+        assert [(t.id, r.status, r.error, [o for o in r.outcomes if o.status != "pass"][:2], first[t.id])
+                for t, r in zip(again, rerun) if r.status != "pass"] == []
