@@ -74,3 +74,30 @@ def test_run_concurrently_keeps_every_result_and_raises_errors():
         list(run_concurrently(fails_on_three, range(10), 3))
     with pytest.raises(ValueError, match="concurrency"):
         list(run_concurrently(abs, [1], 0))
+
+
+def test_searches_starting_at_once_share_one_engine():
+    """The engine starts on first use; searches in many threads make their first call at the
+    same moment, and every one must reach the same engine (one batch, one KV cache). Before the
+    lock, each thread could start its own: eight engines, eight caches, 24 GB and the OOM killer."""
+    import threading
+
+    from codeq_lib.policy.models import tiny_random_policy
+
+    policy = tiny_random_policy()
+    barrier = threading.Barrier(8)
+    seen = []
+
+    def first_call():
+        barrier.wait()
+        seen.append(policy.engine)
+
+    threads = [threading.Thread(target=first_call) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert len(seen) == 8 and len({id(engine) for engine in seen}) == 1
+    finally:
+        policy.close()

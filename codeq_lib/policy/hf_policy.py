@@ -138,23 +138,29 @@ class HFPolicy:
             raise ValueError(f"decoder: {self.decoder!r} is not one of {list(DECODERS)}")
         self._ends_line_cache: dict[int, bool] = {}
         self._stats_lock = threading.Lock()
+        self._engine_lock = threading.Lock()
         self._engine = None
 
     @property
     def engine(self):
-        """The batching engine on this policy's model (started on first use)."""
-        if self._engine is None:
-            from codeq_lib.engine.loop import LoopEngine
-
-            self._engine = LoopEngine(self.model, self.eos_ids, self.tokenizer.pad_token_id, lookahead=self.lookahead,
-                                      max_rows=self.max_rows,
-                                      row_stop=(lambda: CodeEndStop(self)) if self.stop_at_code_end else None)
+        """The batching engine on this policy's model (started on first use, once: searches in
+        many threads make their first call at the same moment, and each must reach the same engine)."""
+        with self._engine_lock:
+            if self._engine is None:
+                self._engine = self._start_engine()
         return self._engine
 
+    def _start_engine(self):
+        from codeq_lib.engine.loop import LoopEngine
+
+        return LoopEngine(self.model, self.eos_ids, self.tokenizer.pad_token_id, lookahead=self.lookahead,
+                          max_rows=self.max_rows, row_stop=(lambda: CodeEndStop(self)) if self.stop_at_code_end else None)
+
     def close(self) -> None:
-        if self._engine is not None:
-            self._engine.close()
-            self._engine = None
+        with self._engine_lock:
+            if self._engine is not None:
+                self._engine.close()
+                self._engine = None
 
     @property
     def device(self):
