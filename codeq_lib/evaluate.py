@@ -23,6 +23,7 @@ from codeq_lib.config import from_dict, run_metadata
 from codeq_lib.hashing import sha256_text
 from codeq_lib.io import write_json
 from codeq_lib.metrics import rate_summary
+from codeq_lib.precision import edit_record, edit_summary
 from codeq_lib.search import MODES, HiddenTestGuard, ProtocolError, SearchConfig, run_search
 from codeq_lib.search.runlog import RunLog
 from codeq_lib.data.tasks import Task, load_tasks
@@ -60,6 +61,9 @@ def evaluate_task(task: Task, policy: Any, sandbox: Any, guard: HiddenTestGuard,
         "policy_id": getattr(policy, "policy_id", None),
         "category": task.category,
         "difficulty": task.difficulty,
+        "source": task.source,
+        # the cluster of paired statistics (codeq_lib.paired): tasks of one problem are not independent
+        "problem_key": task.meta.get("problem_key") or task.group,
         "solved": hidden.status == "pass",
         "hidden_status": hidden.status,
         "hidden_passed": hidden.passed,
@@ -69,6 +73,8 @@ def evaluate_task(task: Task, policy: Any, sandbox: Any, guard: HiddenTestGuard,
         "answer_node": result.answer_node,
         "answer_passes_visible": result.answer_passes_search_tests,
         "answer_code": result.answer_code,
+        # repair precision of the committed answer against the buggy program (codeq_lib.precision)
+        "edit": edit_record(task.buggy_code, result.answer_code, task.reference_code),
         "counters": result.counters,
     }
     return row, result.tree
@@ -92,6 +98,7 @@ def summarize(rows: Sequence[dict], mode: str, budget: int) -> dict[str, Any]:
     metrics["oracle_hidden_runs"] = sum(row.get("oracle_hidden_runs", 0) for row in rows)
     metrics["visible_solved"] = sum(bool(row["answer_passes_visible"]) for row in rows)
     metrics["policy_ids"] = sorted({str(row.get("policy_id")) for row in rows})
+    metrics["edit"] = edit_summary(rows)
     if mode == "oracle_best_of_n":
         metrics["label"] = ORACLE_LABEL
     for field_name in ("category", "difficulty"):

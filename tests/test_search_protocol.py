@@ -84,20 +84,26 @@ def test_guard_refuses_every_other_use(sandbox):
     assert guard.total_runs == 1
 
 
-def test_search_never_sees_hidden_tests(sandbox):
+def test_search_never_sees_hidden_tests_the_reference_or_the_bug_explanation(sandbox):
+    import dataclasses
+
     seen = []
 
     def spy_prompt(task, code, feedback=None, attempts=None):
         from codeq_lib.policy.prompts import build_repair_messages
 
-        seen.append(list(task.hidden_tests))
+        seen.append((list(task.hidden_tests), task.reference_code, dict(task.meta)))
         return build_repair_messages(task, code, feedback, attempts)
 
-    task = make_task()
+    task = dataclasses.replace(make_task(), reference_code=GOOD,
+                               meta={"problem_key": "add", "explanations": "the + became a -",
+                                     "operators": ["operation_error"]})
     run_search(task, ScriptedPolicy(script), sandbox, "mcts", 2, SearchConfig(K=2, early_stop=False),
                build_repair_messages=spy_prompt)
-    assert seen and all(hidden == [] for hidden in seen)
-    assert search_view(task).hidden_tests == [] and len(task.hidden_tests) == 2
+    assert seen and all(view == ([], None, {"problem_key": "add"}) for view in seen)
+    view = search_view(task)
+    assert (view.hidden_tests, view.reference_code, view.meta) == ([], None, {"problem_key": "add"})
+    assert len(task.hidden_tests) == 2 and task.reference_code == GOOD and "explanations" in task.meta
 
 
 def test_training_collection_uses_all_tests_by_name(sandbox):

@@ -141,11 +141,57 @@ def test_confidence_weighting_uses_per_pair_smoothing(pairs_file, tiny_dir, tmp_
     with torch.no_grad():
         loss = trainer.compute_loss(trainer.model, batch).item()
         inputs = {k: v for k, v in batch.items() if k != "label_smoothing"}
-        chosen, rejected = trainer._sequence_logps(trainer.model, inputs).chunk(2)
+        chosen, rejected = trainer._sequence_logps(trainer.model, inputs)[0].chunk(2)
         ref_chosen, ref_rejected = trainer.compute_ref_log_probs(trainer.model, inputs)
         delta = (chosen - ref_chosen) - (rejected - ref_rejected)
         expected = cdpo_loss(delta, 0.1, torch.tensor([0.2, 0.4])).mean().item()
     assert loss == pytest.approx(expected, rel=1e-5)
+
+
+def test_rpo_adds_the_token_mean_nll_of_the_chosen_answers(pairs_file, tiny_dir, tmp_path):
+    """rpo_alpha * NLL(chosen) on top of the DPO loss: the NLL is the mean over chosen tokens,
+    as TRL's "sft" loss term computes it."""
+    losses = {}
+    for alpha in (0.0, 0.5):
+        cfg = tiny_config(pairs_file, tiny_dir, tmp_path / str(alpha), rpo_alpha=alpha)
+        trainer, _ = build_dpo_trainer(cfg)
+        batch = next(iter(trainer.get_train_dataloader()))
+        with torch.no_grad():
+            losses[alpha] = trainer.compute_loss(trainer.model, batch).item()
+            inputs = {k: v for k, v in batch.items() if k != "label_smoothing"}
+            logps, counts = trainer._sequence_logps(trainer.model, inputs)
+            nll = (-logps.chunk(2)[0].sum() / counts.chunk(2)[0].sum()).item()
+    assert nll > 0
+    assert losses[0.5] == pytest.approx(losses[0.0] + 0.5 * nll, rel=1e-5)
+
+
+def test_warmup_is_whole_steps_and_max_pairs_is_a_seeded_draw(pairs_file, tiny_dir, tmp_path):
+    from codeq_lib.train.dpo_trainer import trl_args, warmup_steps
+
+    cfg = tiny_config(pairs_file, tiny_dir, tmp_path, warmup_ratio=0.1, max_steps=3)
+    assert warmup_steps(cfg, 4) == 0 and trl_args(cfg, tmp_path, n_examples=4).warmup_steps == 0
+    assert warmup_steps(tiny_config(pairs_file, tiny_dir, tmp_path, warmup_ratio=0.1, max_steps=30), 4) == 3
+    whole = load_pairs_dataset(pairs_file, tiny_config(pairs_file, tiny_dir, tmp_path, max_pairs=None))
+    first_two = [whole[i]["rejected"][0]["content"] for i in range(2)]
+    drawn = [load_pairs_dataset(pairs_file, tiny_config(pairs_file, tiny_dir, tmp_path, max_pairs=2, seed=seed))
+             for seed in range(6)]
+    assert all(len(d) == 2 for d in drawn)
+    subsets = {tuple(m[0]["content"] for m in d["rejected"]) for d in drawn}
+    assert len(subsets) > 1 and any(list(s) != first_two for s in subsets)  # a draw, not the file's head
+    again = load_pairs_dataset(pairs_file, tiny_config(pairs_file, tiny_dir, tmp_path, max_pairs=2, seed=0))
+    assert again["rejected"] == drawn[0]["rejected"]  # seeded
+
+
+def test_max_length_cuts_are_counted(pairs_file, tiny_dir, tmp_path):
+    from codeq_lib.train.dpo_trainer import length_report, pair_lengths
+
+    cfg = tiny_config(pairs_file, tiny_dir, tmp_path, max_length=None)
+    trainer, _ = build_dpo_trainer(cfg)
+    lengths = pair_lengths(load_pairs_dataset(pairs_file, cfg), trainer.processing_class)
+    assert trainer.codeq_lengths == length_report(lengths, None) and trainer.codeq_lengths["truncated"] == 0
+    shortest_whole = min(p + c for p, c in lengths)
+    cut = length_report(lengths, shortest_whole - 1)
+    assert cut["truncated"] + cut["dropped"] == len(lengths) >= 1
 
 
 def test_precomputed_reference_gives_the_same_loss(pairs_file, tiny_dir, tmp_path):

@@ -24,9 +24,17 @@ class ProtocolError(RuntimeError):
     """Hidden tests were requested outside the one allowed run."""
 
 
+# meta keys a search may read (the problem's key names the task's cluster in logs); every other
+# key stays out of reach: DebugBench's bug explanation, a planted bug's operators and the
+# status of the buggy program on hidden tests would all tell the search what the fix is
+SEARCH_META_KEYS = ("problem_key",)
+
+
 def search_view(task: Task) -> Task:
-    """The task as the search may see it at evaluation time: visible tests only."""
-    return dataclasses.replace(task, hidden_tests=[])
+    """The task as the search may see it: visible tests only, no reference solution, no bug
+    explanation or other metadata about the bug (`SEARCH_META_KEYS`)."""
+    meta = {key: task.meta[key] for key in SEARCH_META_KEYS if key in task.meta}
+    return dataclasses.replace(task, hidden_tests=[], reference_code=None, meta=meta)
 
 
 def training_reward_tests(task: Task) -> list[TestCase]:

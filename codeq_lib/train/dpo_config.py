@@ -58,14 +58,22 @@ class DPOConfig:
     )
     learning_rate: float = field(default=5e-5, metadata={"help": "Peak learning rate (AdamW)."})
     lr_scheduler_type: str = field(default="linear", metadata={"help": "transformers scheduler name."})
-    warmup_ratio: float = field(default=0.1, metadata={"help": "Fraction of steps spent warming up."})
+    warmup_ratio: float = field(
+        default=0.1,
+        metadata={"help": "Fraction of the optimizer steps spent warming up, rounded to whole steps "
+                          "(3 steps x 0.1 = 0 warm-up steps, never a step at lr 0)."},
+    )
     num_train_epochs: float = field(default=1.0, metadata={"help": "Epochs over the pairs."})
     max_steps: int = field(default=-1, metadata={"help": "Stop after this many optimizer steps (-1: epochs decide)."})
     batch_size: int = field(default=16, metadata={"help": "Effective batch in pairs (CodeQ: 16)."})
     per_device_batch_size: int = field(
         default=2, metadata={"help": "Pairs per forward pass; gradient accumulation = batch_size / this."}
     )
-    max_length: int | None = field(default=1024, metadata={"help": "Truncate prompt+completion to this many tokens."})
+    max_length: int | None = field(
+        default=None,
+        metadata={"help": "Truncate prompt+completion to this many tokens; None = the longest pair's length "
+                          "(nothing cut). The run logs how many pairs a set value cuts (run.json: data)."},
+    )
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = field(
         default="auto", metadata={"help": "Weight dtype: auto = bf16 on CUDA, fp32 on CPU."}
     )
@@ -87,7 +95,15 @@ class DPOConfig:
     gradient_checkpointing: bool = field(default=False, metadata={"help": "Trade compute for memory (7B on GPU)."})
     logging_steps: int = field(default=1, metadata={"help": "Log loss / reward accuracy / margins every N steps."})
     seed: int = field(default=0, metadata={"help": "Seed for LoRA init, shuffling and dropout."})
-    max_pairs: int | None = field(default=None, metadata={"help": "Use only the first N pairs (tiny runs)."})
+    max_pairs: int | None = field(
+        default=None, metadata={"help": "Use at most N pairs, drawn after a seeded shuffle (never the file's first N)."}
+    )
+    rpo_alpha: float = field(
+        default=0.0,
+        metadata={"help": "Weight of an NLL term on the chosen answer (token mean) added to the DPO loss: RPO "
+                          "(Pang et al. 2024, iterative reasoning preference optimisation; TRL's loss_type "
+                          "['sigmoid', 'sft']). 0 is plain DPO."},
+    )
 
     def __post_init__(self) -> None:
         if self.batch_size <= 0 or self.per_device_batch_size <= 0:
@@ -103,6 +119,12 @@ class DPOConfig:
             raise ValueError(f"train.beta: {self.beta} must be > 0")
         if self.lora_r <= 0:
             raise ValueError(f"train.lora_r: {self.lora_r} must be > 0")
+        if not 0.0 <= self.warmup_ratio < 1.0:
+            raise ValueError(f"train.warmup_ratio: {self.warmup_ratio} must be in [0, 1)")
+        if self.rpo_alpha < 0:
+            raise ValueError(f"train.rpo_alpha: {self.rpo_alpha} must be >= 0")
+        if self.max_length is not None and self.max_length <= 0:
+            raise ValueError(f"train.max_length: {self.max_length} must be > 0 or null (the longest pair)")
 
     @property
     def gradient_accumulation_steps(self) -> int:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,8 +105,9 @@ class PreferenceCollator(DataCollatorForPreference):
 class CodeqDPOTrainer(DPOTrainer):
     """`trl.DPOTrainer` with fp32 log-probs and per-pair cDPO (module docstring)."""
 
-    def __init__(self, *args, fp32_logprobs: bool = True, **kwargs):
+    def __init__(self, *args, fp32_logprobs: bool = True, rpo_alpha: float = 0.0, **kwargs):
         self.fp32_logprobs = fp32_logprobs  # read by _precompute_ref_logps inside super().__init__
+        self.rpo_alpha = rpo_alpha
         super().__init__(*args, **kwargs)
         self._install_fp32_heads()
 
@@ -133,12 +135,14 @@ class CodeqDPOTrainer(DPOTrainer):
         if "label_smoothing" not in self._signature_columns:
             self._signature_columns = [*self._signature_columns, "label_smoothing"]
 
-    def _sequence_logps(self, model, inputs) -> torch.Tensor:
+    def _sequence_logps(self, model, inputs) -> tuple[torch.Tensor, torch.Tensor]:
+        """(summed completion log-prob, completion token count) per sequence."""
         labels = inputs["input_ids"].masked_fill(inputs["completion_mask"] == 0, -100)
         outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
                         labels=labels, use_cache=False, fused_lm_head=True)
         seq_len = inputs["completion_mask"].size(1) - 1
-        return outputs.log_probs[:, -seq_len:].float().sum(dim=1)
+        counts = inputs["completion_mask"][:, -seq_len:].float().sum(dim=1)
+        return outputs.log_probs[:, -seq_len:].float().sum(dim=1), counts
 
     def _compute_loss(self, model, inputs, return_outputs):
         mode = "train" if self.model.training else "eval"
@@ -149,7 +153,8 @@ class CodeqDPOTrainer(DPOTrainer):
             smoothing = torch.full((n_pairs,), float(self.label_smoothing))
         smoothing = smoothing.to(inputs["input_ids"].device, torch.float32)
 
-        chosen_logps, rejected_logps = self._sequence_logps(model, inputs).chunk(2, dim=0)
+        logps, counts = self._sequence_logps(model, inputs)
+        chosen_logps, rejected_logps = logps.chunk(2, dim=0)
         if self.precompute_ref_logps:
             ref_chosen, ref_rejected = inputs["ref_chosen_logps"], inputs["ref_rejected_logps"]
         else:
@@ -159,6 +164,11 @@ class CodeqDPOTrainer(DPOTrainer):
         rejected_logratios = rejected_logps - ref_rejected.float()
         losses = cdpo_loss(chosen_logratios - rejected_logratios, self.beta, smoothing)
         loss = losses.mean()
+        if self.rpo_alpha:
+            # RPO: NLL of the chosen answers, the token mean over the batch (TRL's "sft" term)
+            nll = -chosen_logps.sum() / counts.chunk(2, dim=0)[0].sum().clamp(min=1.0)
+            loss = loss + self.rpo_alpha * nll
+            self._metrics[mode]["nll/chosen"].append(self.accelerator.gather_for_metrics(nll.detach()).mean().item())
         self._log_pair_metrics(mode, chosen_logratios, rejected_logratios, chosen_logps, rejected_logps, smoothing)
         return (loss, None) if return_outputs else loss
 
@@ -185,8 +195,9 @@ def load_pairs_dataset(path: str | os.PathLike, cfg: DPOConfig):
     from datasets import Dataset
 
     rows = list(iter_jsonl(path))
-    if cfg.max_pairs is not None:
-        rows = rows[: cfg.max_pairs]
+    if cfg.max_pairs is not None and len(rows) > cfg.max_pairs:
+        # a seeded draw, never the file's first N (which are the first few tasks' pairs)
+        rows = sorted(random.Random(cfg.seed).sample(rows, cfg.max_pairs), key=lambda item: item[0])
     if not rows:
         raise ValueError(f"{path}: no preference pairs to train on")
     records = []
@@ -236,7 +247,65 @@ def load_round_models(cfg: DPOConfig):
     return policy, ref_model, tokenizer, record
 
 
-def trl_args(cfg: DPOConfig, out_dir: Path) -> TRLDPOConfig:
+def optimizer_steps(cfg, n_examples: int, world_size: int = 1) -> int:
+    """Optimizer steps a run takes: `max_steps`, else epochs over `n_examples` in batches of
+    `batch_size` (the last one partial), as transformers' Trainer counts them.
+
+    >>> from codeq_lib.train.dpo_config import DPOConfig
+    >>> optimizer_steps(DPOConfig(batch_size=8, per_device_batch_size=4), 24)
+    3
+    >>> optimizer_steps(DPOConfig(batch_size=8, per_device_batch_size=4, num_train_epochs=2.0), 20)
+    6
+    """
+    if cfg.max_steps > 0:
+        return cfg.max_steps
+    micro = math.ceil(n_examples / (cfg.per_device_batch_size * world_size))
+    per_epoch = max(1, -(-micro // cfg.gradient_accumulation_steps))
+    return max(1, math.ceil(per_epoch * cfg.num_train_epochs))
+
+
+def warmup_steps(cfg, n_examples: int) -> int:
+    """Whole warm-up steps: the ratio of the run's optimizer steps, rounded (transformers reads a
+    float below 1 as a ratio and rounds it UP, so 0.1 of 3 steps spent a whole step at lr 0).
+
+    >>> from codeq_lib.train.dpo_config import DPOConfig
+    >>> [warmup_steps(DPOConfig(batch_size=8, per_device_batch_size=4, max_steps=n), 1) for n in (3, 10, 60)]
+    [0, 1, 6]
+    """
+    return int(round(cfg.warmup_ratio * optimizer_steps(cfg, n_examples)))
+
+
+def pair_lengths(dataset, tokenizer) -> list[tuple[int, int]]:
+    """(prompt tokens, longest completion tokens) of each pair, through the chat template as TRL
+    tokenizes them."""
+    out = []
+    for row in dataset:
+        prompt = len(tokenizer.apply_chat_template(row["prompt"], add_generation_prompt=True, tokenize=True))
+        longest = 0
+        for side in ("chosen", "rejected"):
+            whole = len(tokenizer.apply_chat_template(row["prompt"] + row[side], tokenize=True))
+            longest = max(longest, whole - prompt)
+        out.append((prompt, longest))
+    return out
+
+
+def length_report(lengths: list[tuple[int, int]], max_length: int | None) -> dict[str, Any]:
+    """What `max_length` does to the pairs: TRL drops a pair whose prompt alone fills it and cuts
+    the end off one whose prompt plus completion exceeds it. Logged, never silent.
+
+    >>> length_report([(100, 50), (300, 200), (500, 10)], 400)["truncated"], length_report([(1, 2)], None)["dropped"]
+    (1, 0)
+    """
+    longest = max((p + c for p, c in lengths), default=0)
+    if max_length is None:
+        return {"max_length": None, "longest_pair": longest, "dropped": 0, "truncated": 0, "n": len(lengths)}
+    dropped = sum(p >= max_length for p, _ in lengths)
+    truncated = sum(p < max_length < p + c for p, c in lengths)
+    return {"max_length": max_length, "longest_pair": longest, "dropped": dropped, "truncated": truncated,
+            "n": len(lengths)}
+
+
+def trl_args(cfg: DPOConfig, out_dir: Path, n_examples: int = 0) -> TRLDPOConfig:
     """TRL/transformers arguments from our config (nothing is saved by the Trainer itself)."""
     from codeq_lib.policy.models import resolve_device
 
@@ -246,7 +315,7 @@ def trl_args(cfg: DPOConfig, out_dir: Path) -> TRLDPOConfig:
         gradient_accumulation_steps=cfg.gradient_accumulation_steps,
         learning_rate=cfg.learning_rate,
         lr_scheduler_type=cfg.lr_scheduler_type,
-        warmup_steps=cfg.warmup_ratio,
+        warmup_steps=warmup_steps(cfg, n_examples),
         num_train_epochs=cfg.num_train_epochs,
         max_steps=cfg.max_steps,
         beta=cfg.beta,
@@ -281,13 +350,14 @@ def make_dpo_trainer(cfg: DPOConfig, policy, tokenizer, dataset, ref_model=None,
     return CodeqDPOTrainer(
         model=policy,
         ref_model=ref_model,
-        args=trl_args(cfg, Path(cfg.out_dir)),
+        args=trl_args(cfg, Path(cfg.out_dir), n_examples=len(dataset)),
         train_dataset=dataset,
         processing_class=tokenizer,
         data_collator=PreferenceCollator(pad_token_id=tokenizer.pad_token_id, max_length=cfg.max_length),
         peft_config=lora_config(cfg),
         callbacks=callbacks,
         fp32_logprobs=cfg.fp32_logprobs,
+        rpo_alpha=cfg.rpo_alpha,
     )
 
 
@@ -295,7 +365,9 @@ def build_dpo_trainer(cfg: DPOConfig, dataset=None) -> tuple[CodeqDPOTrainer, di
     """The trainer for `cfg` (not yet trained) and the reference record."""
     policy, ref_model, tokenizer, record = load_round_models(cfg)
     dataset = dataset if dataset is not None else load_pairs_dataset(cfg.pairs, cfg)
-    return make_dpo_trainer(cfg, policy, tokenizer, dataset, ref_model=ref_model), record
+    trainer = make_dpo_trainer(cfg, policy, tokenizer, dataset, ref_model=ref_model)
+    trainer.codeq_lengths = length_report(pair_lengths(dataset, tokenizer), cfg.max_length)
+    return trainer, record
 
 
 # ---------------------------------------------------------------- checkpoint
@@ -328,7 +400,11 @@ def train_dpo(cfg: DPOConfig, dataset=None) -> dict[str, Any]:
         "trainer": "dpo",
         "reference": reference,
         "n_pairs": len(trainer.train_dataset),
+        # what max_length did: pairs dropped (prompt alone too long) and cut (TRL does it silently)
+        "lengths": getattr(trainer, "codeq_lengths", None),
         "steps": trainer.state.global_step,
+        "warmup_steps": trainer.args.warmup_steps,
+        "rpo_alpha": cfg.rpo_alpha,
         "train_loss": result.training_loss,
         "final_loss": losses[-1] if losses else None,
         "finite": all(math.isfinite(x) for x in losses),
