@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import random
 from itertools import combinations
+from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 N_BOOT = 10_000
@@ -145,31 +146,81 @@ def paired_comparison(a: str, b: str, mode: str, rows_a: Iterable[Mapping[str, A
             "diff_ci95": [lo, hi], "significant": not (lo <= 0.0 <= hi), "ci_method": CI_METHOD, **extra}
 
 
+def _restricted(rows: Sequence[Mapping[str, Any]], ids: set[str]) -> list[Mapping[str, Any]]:
+    return [row for row in rows if row["task_id"] in ids]
+
+
+def _nested(rx: Sequence[Mapping[str, Any]], ry: Sequence[Mapping[str, Any]]):
+    """Both runs on their common tasks when one run's tasks hold the other's (nested draws), else None."""
+    ix, iy = {r["task_id"] for r in rx}, {r["task_id"] for r in ry}
+    if not (ix <= iy or iy <= ix):
+        return None
+    common = ix & iy
+    return _restricted(rx, common), _restricted(ry, common)
+
+
 def comparisons(runs: Mapping[tuple[str, str], Sequence[Mapping[str, Any]]], base: str = "base",
-                strategy_policy: str = "base") -> list[dict[str, Any]]:
+                strategy_policy: str = "base", ablations: str = "ablations",
+                ablation_reference: str | None = None) -> list[dict[str, Any]]:
     """Every paired comparison the study supports, from `{(policy, run_name): rows}`.
 
-    - each policy other than `base` against `base`, run by run (same mode, budget and tasks);
-    - the strategies of `strategy_policy` against each other, every pair of runs on the same
-      task set (single pass is a run like any other here; its row says so in `mode`).
-    Runs whose task sets differ are not paired and are skipped, never joined partially.
+    - `round_vs_base`: each policy other than `base` against `base`, run by run (same mode,
+      budget and tasks);
+    - `strategy_vs_strategy`: the runs of `strategy_policy` against each other, on the tasks
+      both ran (the search strategies' tasks are a draw nested in single pass's, so single pass
+      is compared on those; its entry names it in `mode`);
+    - `ablation`: each run of the `ablations` policy against `ablation_reference` (the MCTS run
+      of the ablations' own settings), on their common tasks.
+    Runs whose task sets are neither equal nor nested are not paired and are skipped.
     """
     out = []
-    policies = sorted({p for p, _ in runs})
-    for policy in policies:
-        if policy == base:
+    for (policy, run), rows in sorted(runs.items()):
+        if policy in (base, ablations) or (base, run) not in runs:
             continue
-        for (p, run), rows in sorted(runs.items()):
-            if p != policy or (base, run) not in runs:
-                continue
-            out.append(paired_comparison(base, policy, run, runs[(base, run)], rows, kind="round_vs_base"))
+        joined = _nested(runs[(base, run)], rows)
+        if joined:
+            out.append(paired_comparison(base, policy, run, *joined, kind="round_vs_base"))
     names = sorted(run for p, run in runs if p == strategy_policy)
     for x, y in combinations(names, 2):
-        rx, ry = runs[(strategy_policy, x)], runs[(strategy_policy, y)]
-        if {r["task_id"] for r in rx} != {r["task_id"] for r in ry}:
-            continue
-        out.append(paired_comparison(x, y, f"{strategy_policy}: {x} vs {y}", rx, ry, kind="strategy_vs_strategy"))
+        joined = _nested(runs[(strategy_policy, x)], runs[(strategy_policy, y)])
+        if joined:
+            out.append(paired_comparison(x, y, f"{strategy_policy}: {x} vs {y}", *joined,
+                                         kind="strategy_vs_strategy"))
+    if ablation_reference and (ablations, ablation_reference) in runs:
+        reference = runs[(ablations, ablation_reference)]
+        for (policy, run), rows in sorted(runs.items()):
+            if policy != ablations or run == ablation_reference:
+                continue
+            joined = _nested(reference, rows)
+            if joined:
+                out.append(paired_comparison(ablation_reference, run, f"ablation: {run}", *joined, kind="ablation"))
     return out
+
+
+def read_runs(root: str | Path, policy: str | None = None) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """`{(policy, run): rows}` from every `results.jsonl` under `root` (`<policy>/<run>/` folders,
+    or `<run>/` with `policy` given)."""
+    import json
+
+    out = {}
+    for path in sorted(Path(root).rglob("results.jsonl")):
+        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        if rows:
+            out[(policy or path.parent.parent.name, path.parent.name)] = rows
+    return out
+
+
+def study_report(eval_root: str | Path, ablations_root: str | Path | None = None,
+                 ablation_reference: str | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(paired comparisons, per-run rates with problem-clustered CIs) of a study's runs."""
+    runs = read_runs(eval_root)
+    if ablations_root is not None and Path(ablations_root).exists():
+        runs.update(read_runs(ablations_root, policy="ablations"))
+    rates = []
+    for (policy, run), rows in sorted(runs.items()):
+        rates.append({"policy": policy, "run": run, **clustered_rate(
+            [bool(r["solved"]) for r in rows], [r.get("problem_key") or r["task_id"] for r in rows])})
+    return comparisons(runs, ablation_reference=ablation_reference), rates
 
 
 # ---------------------------------------------------------------- power

@@ -306,6 +306,58 @@ def build_pairs(
     return rows, report
 
 
+# ---------------------------------------------------------------- winners (RFT / STaR)
+
+
+def build_winners(trees_nodes: list[dict[str, Any]], *, test_task_ids: Iterable[str] = (),
+                  test_norm_hashes: Iterable[str] = (), max_per_task: int = 4
+                  ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The search's passing rewrites as supervised examples: rejection-sampling fine-tuning
+    (RFT; STaR), the baseline DPO is compared with at equal data.
+
+    A winner is a node produced by a prompt whose program passed every test it was run on
+    (`passed == total > 0`; on the training split collection rewards with all tests), one per
+    distinct normalised program per task, at most `max_per_task` per task (fewest changed
+    characters first: the most precise repair), under the same protocol rule 4 as pairs.
+    Rows are TRL's conversational prompt-completion format.
+    """
+    test_ids, test_hashes = set(test_task_ids), set(test_norm_hashes)
+    by_task: dict[str, dict[str, dict]] = defaultdict(dict)
+    dropped: Counter = Counter({"test_split_task": 0, "leak": 0, "duplicate": 0, "task_cap": 0})
+    for node in sorted(trees_nodes, key=lambda n: (n["task_id"], str(n["id"]))):
+        if node.get("parent") is None or node.get("prompt") is None or not (node.get("code") or "").strip():
+            continue
+        total, passed = node.get("total") or 0, node.get("passed") or 0
+        if not total or passed != total:
+            continue
+        if node["task_id"] in test_ids:
+            dropped["test_split_task"] += 1
+            continue
+        digest = program_hash(node)
+        shown = prompt_programs(node["prompt"])
+        if digest in test_hashes or any(normalized_code_hash(code) in test_hashes for code in shown):
+            dropped["leak"] += 1
+            continue
+        if digest in by_task[node["task_id"]]:
+            dropped["duplicate"] += 1
+            continue
+        by_task[node["task_id"]][digest] = node
+    rows = []
+    for task_id in sorted(by_task):
+        ranked = sorted(by_task[task_id].values(), key=lambda n: (len(n.get("completion") or ""), str(n["id"])))
+        if max_per_task > 0:
+            dropped["task_cap"] += max(0, len(ranked) - max_per_task)
+            ranked = ranked[:max_per_task]
+        for node in ranked:
+            rows.append({"prompt": node["prompt"],
+                         "completion": [{"role": "assistant", "content": node.get("completion") or ""}],
+                         "task_id": task_id, "node_id": node["id"], "round": node.get("round", 0),
+                         "policy_id": node.get("policy_id"), "chosen_code": node.get("code")})
+    check_no_leak(rows, test_ids, test_hashes)
+    report = {"kept": len(rows), "n_tasks_with_winners": len(by_task), "dropped": dict(dropped)}
+    return rows, report
+
+
 # ---------------------------------------------------------------- CLI
 
 

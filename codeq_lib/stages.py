@@ -114,12 +114,31 @@ def run_convert(cfg: ConvertStage) -> Path:
     return Path(cfg.out_dir)
 
 
+HELD_OUT = ["data/tasks/*_test.jsonl", "data/tasks/*_val.jsonl"]
+
+
+def held_out_field():
+    return field(default_factory=lambda: list(HELD_OUT), metadata={
+        "help": "held-out task files or globs (test and validation splits): a training stage refuses their "
+                "tasks and problems"})
+
+
+def sample_field(what: str):
+    return field(default=None, metadata={
+        "help": f"{what}: a seeded draw of N tasks, stratified by category and difficulty "
+                "(codeq_lib/data/sample.py; null: every task)"})
+
+
 @dataclass
 class CollectStage:
-    tasks: str = field(default="data/tasks/curriculum_train.jsonl", metadata={"help": "TRAINING split task file"})
+    tasks: str | list[str] = field(default="data/tasks/curriculum_train.jsonl",
+                                   metadata={"help": "TRAINING split task files or globs"})
     mode: str = field(default="mcts", metadata={"help": "search strategy used to grow the trees"})
     budget: int = field(default=8, metadata={"help": "LLM calls (rollouts) per task"})
+    sample: int | None = sample_field("tasks searched per round")
+    sample_seed: int = field(default=0, metadata={"help": "seed of the draw (each round adds its number)"})
     limit: int | None = field(default=None, metadata={"help": "only the first N tasks (tiny runs)"})
+    held_out: list[str] = held_out_field()
     shard: str = field(default="0/1", metadata={"help": "i/n: this process's share of the tasks"})
     processes: int = processes_field()
     concurrency: int = concurrency_field()
@@ -131,7 +150,11 @@ class CollectStage:
 def run_collect(cfg: CollectStage, policy_model: str, out_dir: str, round: int) -> dict[str, Any]:
     from codeq_lib.collect import collect, parse_shard
 
-    tasks = load_tasks(cfg.tasks)[: cfg.limit]
+    from codeq_lib.data.sample import refuse_held_out, select_tasks
+
+    # each round draws its own tasks (seed + round): rounds see different training problems
+    tasks = select_tasks(cfg.tasks, cfg.sample, cfg.sample_seed + round, cfg.limit)
+    refuse_held_out(tasks, cfg.held_out, "collect")
     reset_if_changed(out_dir, {"config": dataclasses.asdict(cfg), "round": round,
                                "tasks": [t.to_dict() for t in tasks], "policy": model_identity(policy_model),
                                "sampler": sampler_identity()})
@@ -142,34 +165,51 @@ def run_collect(cfg: CollectStage, policy_model: str, out_dir: str, round: int) 
 
 @dataclass
 class PairsStage:
-    test_tasks: list[str] = field(default_factory=lambda: ["data/tasks/curriculum_test.jsonl"],
-                                  metadata={"help": "test-split task files: nothing from them may be paired"})
+    test_tasks: list[str] = field(default_factory=lambda: ["data/tasks/*_test.jsonl", "data/tasks/*_val.jsonl"],
+                                  metadata={"help": "held-out task files or globs (test and validation splits): "
+                                                    "nothing from them may be paired"})
     alpha: float = field(default=1.0, metadata={"help": "Q blend weight of Q_mcts (1.0 = no critic)"})
     threshold: float = field(default=0.1, metadata={"help": "minimum |Q_chosen - Q_rejected|"})
     min_visits: int = field(default=1, metadata={"help": "visits the chosen node needs"})
     max_pairs_per_task: int = field(default=8, metadata={"help": "cap per task (0 = none)"})
 
 
+def held_out_task_files(patterns: list[str]) -> list[Path]:
+    """The task files named by `patterns` (paths or globs such as data/tasks/*_test.jsonl)."""
+    import glob
+
+    files = sorted({Path(f) for pattern in patterns for f in (glob.glob(pattern) or [pattern]) if Path(f).exists()})
+    return files
+
+
 def run_pairs(cfg: PairsStage, trees_dir: str, out_dir: str) -> tuple[list[dict], dict[str, Any]]:
-    from codeq_lib.pairs import PairsConfig, build_pairs, test_split_hashes
+    """pairs.jsonl (DPO) and winners.jsonl (RFT) from a round's trees, none from a held-out task."""
+    from codeq_lib.pairs import PairsConfig, build_pairs, build_winners, test_split_hashes
 
     nodes = [row for path in sorted(Path(trees_dir).glob("trees*.jsonl")) for row in read_jsonl(path)]
-    test_tasks = [t for path in cfg.test_tasks if Path(path).exists() for t in load_tasks(path)]
+    files = held_out_task_files(cfg.test_tasks)
+    test_tasks = [t for path in files for t in load_tasks(path)]
     pairs_cfg = PairsConfig(alpha=cfg.alpha, threshold=cfg.threshold, min_visits=cfg.min_visits,
                             max_pairs_per_task=cfg.max_pairs_per_task)
-    pairs, report = build_pairs(nodes, test_task_ids={t.id for t in test_tasks},
-                                test_norm_hashes=test_split_hashes(test_tasks), config=pairs_cfg)
+    test_ids, test_hashes = {t.id for t in test_tasks}, test_split_hashes(test_tasks)
+    pairs, report = build_pairs(nodes, test_task_ids=test_ids, test_norm_hashes=test_hashes, config=pairs_cfg)
+    winners, winners_report = build_winners(nodes, test_task_ids=test_ids, test_norm_hashes=test_hashes,
+                                            max_per_task=cfg.max_pairs_per_task)
     out = Path(out_dir)
     write_jsonl(out / "pairs.jsonl", pairs)
-    write_json(out / "report.json", {**report, "meta": run_metadata(cfg)})
+    write_jsonl(out / "winners.jsonl", winners)
+    write_json(out / "report.json", {**report, "winners": winners_report,
+                                     "held_out_files": [str(f) for f in files], "meta": run_metadata(cfg)})
     return pairs, report
 
 
 @dataclass
 class TrainStage:
-    trainer: Literal["dpo", "grpo"] = field(default="dpo", metadata={
-        "help": "dpo: preference pairs from the round's trees; grpo: execution reward on the training split"})
+    trainer: Literal["dpo", "rft", "grpo"] = field(default="dpo", metadata={
+        "help": "dpo: preference pairs from the round's trees (rpo_alpha > 0: RPO); rft: fine-tuning on the "
+                "search's passing rewrites; grpo: execution reward on the training split"})
     dpo: dict[str, Any] = field(default_factory=dict, metadata={"help": "DPOConfig overrides (train/dpo_config.py)"})
+    rft: dict[str, Any] = field(default_factory=dict, metadata={"help": "RFTConfig overrides (train/rft_trainer.py)"})
     grpo: dict[str, Any] = field(default_factory=dict, metadata={"help": "GRPOConfig overrides (train/grpo_config.py)"})
     tasks: str = field(default="data/tasks/curriculum_train.jsonl", metadata={"help": "training split (GRPO's prompts)"})
 
@@ -183,6 +223,11 @@ def _train_adapter(cfg: TrainStage, pairs_path: str, start_model: str, base_mode
         from codeq_lib.train.grpo_trainer import train_grpo
 
         summary = train_grpo(from_dict(GRPOConfig, {**cfg.grpo, **common, "tasks": cfg.tasks}, where="params.yaml:train.grpo"))
+    elif cfg.trainer == "rft":
+        from codeq_lib.train.rft_trainer import RFTConfig, train_rft
+
+        winners = str(Path(pairs_path).with_name("winners.jsonl"))
+        summary = train_rft(from_dict(RFTConfig, {**cfg.rft, **common, "winners": winners}, where="params.yaml:train.rft"))
     else:
         from codeq_lib.train.dpo_config import DPOConfig
         from codeq_lib.train.dpo_trainer import train_dpo
@@ -202,12 +247,14 @@ def run_train(cfg: TrainStage, pairs_path: str, start_model: str, base_model: st
     from codeq_lib.train.report import write_report
 
     out = Path(out_dir)
-    n_pairs = len(read_jsonl(pairs_path)) if Path(pairs_path).exists() else 0
-    if cfg.trainer == "dpo" and n_pairs == 0:
+    data = pairs_path if cfg.trainer == "dpo" else str(Path(pairs_path).with_name("winners.jsonl"))
+    n_pairs = len(read_jsonl(data)) if Path(data).exists() else 0
+    if cfg.trainer in ("dpo", "rft") and n_pairs == 0:
         shutil.rmtree(merged_dir, ignore_errors=True)
         shutil.copytree(start_model, merged_dir)
         summary = {"trainer": cfg.trainer, "n_pairs": 0, "trained": False,
-                   "note": "no preference pairs: the round's policy is the start policy, unchanged"}
+                   "note": f"no {'preference pairs' if cfg.trainer == 'dpo' else 'winners'}: the round's policy "
+                           "is the start policy, unchanged"}
         write_json(out / "summary.json", summary)
         return summary
     summary = _train_adapter(cfg, pairs_path, start_model, base_model, out)
@@ -220,10 +267,14 @@ def run_train(cfg: TrainStage, pairs_path: str, start_model: str, base_model: st
 
 @dataclass
 class EvaluateStage:
-    tasks: str = field(default="data/tasks/curriculum_test.jsonl", metadata={"help": "held-out task file"})
+    tasks: str | list[str] = field(default="data/tasks/curriculum_test.jsonl",
+                                   metadata={"help": "held-out task files or globs"})
     modes: list[str] = field(default_factory=lambda: ["single_pass", "best_of_n", "refine", "mcts"],
                              metadata={"help": "strategies to evaluate"})
     budget: int = field(default=20, metadata={"help": "LLM calls per task for the search modes"})
+    sample: int | None = sample_field("single pass's tasks (every policy)")
+    search_sample: int | None = sample_field("the search strategies' tasks, drawn from `sample`'s")
+    sample_seed: int = field(default=0, metadata={"help": "seed of both draws (the same for every policy: paired)"})
     limit: int | None = field(default=None, metadata={"help": "only the first N tasks (tiny runs)"})
     modes_by_policy: dict[str, list[str]] = field(default_factory=dict, metadata={
         "help": "per-policy override of `modes` (e.g. {round1: [single_pass]} when CPU time is short)"})
@@ -259,20 +310,24 @@ def searchers(policy_model: str, sandbox_cfg: SandboxConfig, processes: int, cal
             close()
 
 
-def evaluate_runs(tasks_path: str, limit: int | None, sandbox_cfg: SandboxConfig, policy_model: str,
+def evaluate_runs(tasks_path: str | list[str], limit: int | None, sandbox_cfg: SandboxConfig, policy_model: str,
                   runs: list[tuple], out_dir: str, processes: int = 1,
                   call_cache: str | None = None, concurrency: int = 1,
-                  policy_options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Evaluate one policy in each run folder `(folder, mode, budget, search[, limit])` under
-    `out_dir` (shared by the evaluate and ablations stages) on the first `limit` tasks (a run's
-    own limit, when it has one, replaces it); each folder resumes or resets on its own."""
+                  policy_options: dict[str, Any] | None = None, sample: int | None = None,
+                  sample_seed: int = 0) -> list[dict[str, Any]]:
+    """Evaluate one policy in each run folder `(folder, mode, budget, search[, n])` under
+    `out_dir` (shared by the evaluate and ablations stages) on the stage's tasks (a stratified
+    draw of `sample`, then the first `limit`); a run with its own `n` takes a stratified draw of
+    n of those (nested: its tasks are among every larger run's). Each folder resumes or resets
+    on its own."""
+    from codeq_lib.data.sample import select_tasks, stratified_sample
     from codeq_lib.evaluate import EvalRun, evaluate_many
 
-    all_tasks = load_tasks(tasks_path)
+    all_tasks = select_tasks(tasks_path, sample, sample_seed, limit)
     identity = {"policy": model_identity(policy_model), "sampler": sampler_identity()}  # hashes the weights once
     planned = []
-    for folder, mode, budget, search, *own_limit in runs:
-        tasks = all_tasks[:own_limit[0] if own_limit else limit]
+    for folder, mode, budget, search, *own in runs:
+        tasks = stratified_sample(all_tasks, own[0], sample_seed) if own else all_tasks
         run_dir = Path(out_dir) / folder
         reset_if_changed(run_dir, {**identity, "tasks": [t.to_dict() for t in tasks], "mode": mode,
                                    "budget": budget, "search": dataclasses.asdict(search)})
@@ -289,9 +344,10 @@ def run_evaluate(cfg: EvaluateStage, policy_model: str, policy_name: str, out_di
     runs = []
     for mode in cfg.modes_by_policy.get(policy_name, cfg.modes):
         budget = 1 if mode == "single_pass" else cfg.budget
-        runs.append((f"{mode}@{budget}", mode, budget, cfg.search))
+        runs.append((f"{mode}@{budget}", mode, budget, cfg.search)
+                    + ((cfg.search_sample,) if mode != "single_pass" and cfg.search_sample else ()))
     rows = evaluate_runs(cfg.tasks, cfg.limit, cfg.sandbox, policy_model, runs, out_dir, cfg.processes, cfg.call_cache,
-                         cfg.concurrency)
+                         cfg.concurrency, sample=cfg.sample, sample_seed=cfg.sample_seed)
     return [{"policy": policy_name, **row} for row in rows]
 
 
@@ -310,8 +366,15 @@ def read_metrics(root: str | Path) -> list[dict[str, Any]]:
 
 @dataclass
 class AblationStage:
-    tasks: str = field(default="data/tasks/curriculum_test.jsonl", metadata={"help": "held-out task file"})
-    limit: int | None = field(default=None, metadata={"help": "only the first N tasks"})
+    tasks: str | list[str] = field(default="data/tasks/curriculum_test.jsonl",
+                                   metadata={"help": "held-out task files or globs"})
+    sample: int | None = sample_field("the strategy, K and alpha ablations' tasks")
+    sample_seed: int = field(default=0, metadata={"help": "seed of the draw (evaluate's: the tasks are nested)"})
+    limit: int | None = field(default=None, metadata={"help": "only the first N tasks (tiny runs)"})
+    early_stop_off: bool = field(default=True, metadata={
+        "help": "the strategy, K and alpha runs (and their MCTS reference, `mcts@B_full`) spend the whole budget: "
+                "with early stop, every run that solves a task at the first call, which all strategies share "
+                "(same prompt, same seed), stops there and the ablation measures nothing"})
     modes: list[str] = field(default_factory=lambda: ["best_of_n", "refine", "rex"],
                              metadata={"help": "other strategies, at `budget` LLM calls"})
     budget: int = field(default=20, metadata={"help": "LLM calls for the strategy, K and alpha ablations"})
@@ -322,7 +385,8 @@ class AblationStage:
         "help": "MCTS (default search) at these larger budgets on the first `curve_limit` tasks: the "
                 "budget curve (results.budgets) is read off the largest; its first calls are those of "
                 "evaluate's MCTS run, shared through call_cache"})
-    curve_limit: int | None = field(default=None, metadata={"help": "tasks of the mcts_budgets runs (null: all)"})
+    curve_limit: int | None = field(default=None, metadata={
+        "help": "tasks of the mcts_budgets runs: a stratified draw of N of the stage's tasks (null: all)"})
     processes: int = processes_field()
     concurrency: int = concurrency_field()
     call_cache: str | None = call_cache_field()
@@ -332,18 +396,23 @@ class AblationStage:
 
 def ablation_runs(cfg: AblationStage) -> list[tuple]:
     """(folder, mode, budget, search config[, task limit]) of every ablation run, in run order."""
-    runs = [(f"{mode}@{cfg.budget}", mode, cfg.budget, cfg.search) for mode in cfg.modes]
-    runs += [(f"mcts@{budget}", "mcts", budget, cfg.search, cfg.curve_limit) for budget in cfg.mcts_budgets]
-    runs += [(f"mcts@{cfg.budget}_K{k}", "mcts", cfg.budget, dataclasses.replace(cfg.search, K=k)) for k in cfg.ks]
-    runs += [(f"mcts@{cfg.budget}_alpha{a:g}", "mcts", cfg.budget,
-              dataclasses.replace(cfg.search, use_critic=True, alpha=a)) for a in cfg.alphas]
+    full = dataclasses.replace(cfg.search, early_stop=False) if cfg.early_stop_off else cfg.search
+    tag = "_full" if cfg.early_stop_off else ""
+    runs = [(f"{mode}@{cfg.budget}{tag}", mode, cfg.budget, full) for mode in cfg.modes]
+    if cfg.early_stop_off and (cfg.ks or cfg.alphas or cfg.modes):
+        runs.append((f"mcts@{cfg.budget}_full", "mcts", cfg.budget, full))  # the reference of the ablations
+    runs += [(f"mcts@{budget}", "mcts", budget, cfg.search) + ((cfg.curve_limit,) if cfg.curve_limit else ())
+             for budget in cfg.mcts_budgets]
+    runs += [(f"mcts@{cfg.budget}_K{k}{tag}", "mcts", cfg.budget, dataclasses.replace(full, K=k)) for k in cfg.ks]
+    runs += [(f"mcts@{cfg.budget}_alpha{a:g}{tag}", "mcts", cfg.budget,
+              dataclasses.replace(full, use_critic=True, alpha=a)) for a in cfg.alphas]
     return runs
 
 
 def run_ablations(cfg: AblationStage, policy_model: str, out_dir: str) -> list[dict[str, Any]]:
     """Every ablation run of the base policy on the held-out split (resumable per run)."""
     return evaluate_runs(cfg.tasks, cfg.limit, cfg.sandbox, policy_model, ablation_runs(cfg), out_dir, cfg.processes,
-                         cfg.call_cache, cfg.concurrency)
+                         cfg.call_cache, cfg.concurrency, sample=cfg.sample, sample_seed=cfg.sample_seed)
 
 
 @dataclass
