@@ -219,3 +219,24 @@ def test_pairs_from_a_real_mcts_tree():
                                config=PairsConfig(alpha=1.0))
     assert report["dropped"]["leak"] > 0
     assert all(normalized_code_hash(r["chosen_code"]) != normalized_code_hash(GOOD) for r in rows)
+
+
+def test_winners_are_passing_distinct_programs_never_from_a_test_task():
+    from codeq_lib.pairs import build_winners
+
+    def scored(n, passed, total):
+        return {**n, "passed": passed, "total": total}
+
+    nodes = tree("t1", [("1", GOOD, 1.0, 3), ("2", BAD, 0.0, 2), ("3", GOOD_REFORMATTED, 1.0, 1)])
+    nodes = [scored(n, 5, 5) if n["code"] in (GOOD, GOOD_REFORMATTED) and n["parent"] else scored(n, 1, 5)
+             for n in nodes]
+    held = tree("t9", [("1", GOOD, 1.0, 1)])
+    held = [scored(n, 5, 5) for n in held]
+    rows, report = build_winners(nodes + held, test_task_ids={"t9"}, max_per_task=4)
+    # GOOD and its reformatting are one program (normalised hash): one winner; BAD never; t9 never
+    assert [(r["task_id"], r["chosen_code"]) for r in rows] == [("t1", GOOD)]
+    assert rows[0]["completion"] == [{"role": "assistant", "content": nodes[1]["completion"]}]
+    assert rows[0]["prompt"] == PROMPT
+    assert report["dropped"]["duplicate"] == 1 and report["dropped"]["test_split_task"] == 1
+    leaky, _ = build_winners(nodes, test_norm_hashes={normalized_code_hash(GOOD)})
+    assert leaky == []

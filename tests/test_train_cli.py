@@ -70,3 +70,24 @@ def test_unknown_keys_and_misplaced_flags_are_errors(tmp_path):
         log = tmp_path / "empty.jsonl"
         write_jsonl(log, [{"train_loss": 0.1}])
         report.write_report(log, tmp_path / "fig")
+
+
+def test_codeq_train_rft_fine_tunes_on_winners(tmp_path):
+    """RFT: supervised fine-tuning on the search's passing rewrites, prompt masked out; the LoRA
+    moves and the checkpoint is written like DPO's."""
+    from safetensors.torch import load_file
+
+    winners = tmp_path / "winners.jsonl"
+    write_jsonl(winners, [{"prompt": pair(i)["prompt"], "completion": pair(i)["chosen"], "task_id": f"t{i}"}
+                          for i in range(4)])
+    out = tmp_path / "rft"
+    rc = codeq_main(["train", "--trainer", "rft", "--winners", str(winners), "--base", str(tiny_random_model_dir(0)),
+                     "--out", str(out), "--set", "max_steps=2", "batch_size=2", "per_device_batch_size=2",
+                     "lora_r=4", "lora_alpha=8", "learning_rate=0.01", "device=cpu", "warmup_ratio=0.0"])
+    assert rc == 0
+    summary = read_json(out / "run.json")["summary"]
+    assert summary["trainer"] == "rft" and summary["steps"] == 2 and summary["finite"] and summary["n_examples"] == 4
+    weights = load_file(str(out / "adapter" / "adapter_model.safetensors"))
+    assert any("lora_B" in name and tensor.abs().sum() > 0 for name, tensor in weights.items())  # B starts at 0
+    with pytest.raises(ValueError, match="winners"):
+        codeq_main(["train", "--trainer", "rft", "--pairs", "p.jsonl", "--out", str(tmp_path / "x")])

@@ -1,4 +1,4 @@
-"""`codeq train`: DPO or GRPO from params.yaml or flags; `codeq train merge`; `codeq train report`.
+"""`codeq train`: DPO (RPO), RFT or GRPO from params.yaml or flags; `codeq train merge`; `codeq train report`.
 
     codeq train --params params.yaml --section train            # trainer + settings from params
     codeq train --trainer dpo --pairs P1.jsonl --base embedded --out runs/r1          # round 1
@@ -7,10 +7,11 @@
                 --ref previous --out runs/r2 --set max_steps=20 lora_r=8                # round 2
     codeq train merge --base models/r1 --adapter runs/r2/adapter --out models/r2
     codeq train report --log runs/r1/log.jsonl --out-dir figures/train_r1
+    codeq train --trainer rft --winners runs/r1/pairs/winners.jsonl --base embedded --out runs/r1_rft
 
 Precedence: dataclass defaults < the params section < explicit flags < `--set KEY=VALUE`
 (values parsed as JSON), all validated strictly (an unknown key is an error that names it).
-The params section is `{trainer: dpo|grpo, dpo: {...DPOConfig}, grpo: {...GRPOConfig}}`.
+The params section is `{trainer: dpo|rft|grpo, dpo: {...DPOConfig}, rft: {...RFTConfig}, grpo: {...GRPOConfig}}`.
 Every run also writes `train_log.csv` and `train_curves.png` beside its checkpoint.
 """
 
@@ -24,12 +25,14 @@ from typing import Any, Literal
 from codeq_lib.config import from_dict, load_params, resolved
 from codeq_lib.train.dpo_config import DPOConfig
 from codeq_lib.train.grpo_config import GRPOConfig
+from codeq_lib.train.rft_trainer import RFTConfig
 
 
 @dataclass
 class TrainSection:
-    trainer: Literal["dpo", "grpo"] = field(default="dpo", metadata={"help": "Which trainer runs."})
+    trainer: Literal["dpo", "rft", "grpo"] = field(default="dpo", metadata={"help": "Which trainer runs."})
     dpo: DPOConfig = field(default_factory=DPOConfig, metadata={"help": "DPO settings (dpo_config.py)."})
+    rft: RFTConfig = field(default_factory=RFTConfig, metadata={"help": "RFT settings (rft_trainer.py)."})
     grpo: GRPOConfig = field(default_factory=GRPOConfig, metadata={"help": "GRPO settings (grpo_config.py)."})
 
 
@@ -54,9 +57,12 @@ def parse_set(items: list[str]) -> dict[str, Any]:
 def flag_overrides(args: argparse.Namespace, trainer: str) -> dict[str, Any]:
     """Explicit flags, mapped to the chosen trainer's config fields."""
     mapping = {"base": "base", "start": "start", "previous_adapter": "previous_adapter", "out": "out_dir"}
-    mapping.update({"pairs": "pairs", "ref": "reference"} if trainer == "dpo" else {"tasks": "tasks"})
+    mapping.update({"dpo": {"pairs": "pairs", "ref": "reference"}, "rft": {"winners": "winners"},
+                    "grpo": {"tasks": "tasks"}}[trainer])
     given = {field_name: getattr(args, flag) for flag, field_name in mapping.items()
              if getattr(args, flag, None) is not None}
+    if trainer == "rft" and (args.pairs is not None or args.ref is not None or args.tasks is not None):
+        raise ValueError("--trainer rft trains on --winners (the pairs stage's winners.jsonl)")
     if trainer == "grpo" and (args.pairs is not None or args.ref is not None):
         raise ValueError("--pairs and --ref apply to --trainer dpo; GRPO trains on --tasks")
     if trainer == "dpo" and args.tasks is not None:
@@ -71,19 +77,21 @@ def resolve_config(args: argparse.Namespace) -> tuple[str, DPOConfig | GRPOConfi
     where = f"{args.params}:{args.section}" if args.params else "flags"
     train = from_dict(TrainSection, section, where=where)
     trainer = args.trainer or train.trainer
-    base = resolved(train.dpo if trainer == "dpo" else train.grpo)
+    base = resolved({"dpo": train.dpo, "rft": train.rft, "grpo": train.grpo}[trainer])
     base.update(flag_overrides(args, trainer))
     base.update(parse_set(args.set))
-    cls = DPOConfig if trainer == "dpo" else GRPOConfig
+    cls = {"dpo": DPOConfig, "rft": RFTConfig, "grpo": GRPOConfig}[trainer]
     return trainer, from_dict(cls, base, where=f"{where}.{trainer}")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--params", default=None, help="params.yaml to read the section from")
     parser.add_argument("--section", default="train", help="params.yaml section (default: train)")
-    parser.add_argument("--trainer", choices=["dpo", "grpo"], default=None, help="overrides the section's trainer")
+    parser.add_argument("--trainer", choices=["dpo", "rft", "grpo"], default=None,
+                        help="overrides the section's trainer")
     parser.add_argument("--pairs", default=None, help="DPO: preference pairs JSONL")
     parser.add_argument("--tasks", default=None, help="GRPO: training-split task JSONL")
+    parser.add_argument("--winners", default=None, help="RFT: the search's passing rewrites (winners.jsonl)")
     parser.add_argument("--base", default=None, help="base model ('embedded', HF dir, .gguf)")
     parser.add_argument("--start", default=None, help="checkpoint this round starts from (previous merged policy)")
     parser.add_argument("--ref", choices=["base", "previous"], default=None, help="DPO reference model")
@@ -120,6 +128,10 @@ def run_cli(args: argparse.Namespace) -> int:
         from codeq_lib.train.dpo_trainer import train_dpo
 
         train_dpo(cfg)
+    elif trainer == "rft":
+        from codeq_lib.train.rft_trainer import train_rft
+
+        train_rft(cfg)
     else:
         from codeq_lib.train.grpo_trainer import train_grpo
 
