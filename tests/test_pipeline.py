@@ -25,8 +25,10 @@ SANDBOX = {"workers": 1, "timeout_s": 5.0}
 TINY = {
     "prepare": {"debugbench_limit": 20, "mbpp_limit": 20, "n_random": 1},
     "convert": {"source": "tiny-random"},
-    "collect": {"budget": 2, "limit": 3, "search": SEARCH, "sandbox": SANDBOX},
-    "train": {"dpo": {"max_steps": 1, "batch_size": 2, "per_device_batch_size": 1, "max_length": 256,
+    # the scripted fixer writes each training task's reference and its bug: trees with winners and
+    # losers, so the pairs stage makes pairs and protocol item 4 is checked on non-empty output
+    "collect": {"budget": 2, "sample": 3, "policy": "scripted-fixer", "search": SEARCH, "sandbox": SANDBOX},
+    "train": {"dpo": {"max_steps": 1, "batch_size": 2, "per_device_batch_size": 1, "max_length": None,
                       "lora_r": 2, "lora_alpha": 4}},
     "evaluate": {"limit": 2, "budget": 2, "search": SEARCH, "sandbox": SANDBOX},
     "results": {"budgets": [1, 2]},
@@ -79,14 +81,27 @@ def test_every_stage_wrote_consistent_outputs(tiny_repo):
                  "runs/round2/pairs/pairs.jsonl", "results/tables/main.csv", "results/results.md",
                  "figures/rounds.png", "figures/by_budget.png", "notebooks/out/07_explore_trees.ipynb"]:
         assert (repo / path).exists(), path
-    test_ids = {json.loads(line)["id"] for line in (repo / "data/tasks/curriculum_test.jsonl").open()}
-    train_ids = {json.loads(line)["id"] for line in (repo / "data/tasks/curriculum_train.jsonl").open()}
+    from codeq_lib.hashing import normalized_code_hash
+
+    def tasks_of(pattern):
+        return [json.loads(line) for path in sorted((repo / "data/tasks").glob(pattern)) for line in path.open()]
+
+    held_out = tasks_of("*_test.jsonl") + tasks_of("*_val.jsonl")
+    test_ids = {t["id"] for t in held_out}
+    test_hashes = {normalized_code_hash(t[k]) for t in held_out for k in ("buggy_code", "reference_code") if t.get(k)}
+    train_ids = {t["id"] for t in tasks_of("*_train.jsonl")}
     assert test_ids and train_ids and not test_ids & train_ids
     for round_ in (1, 2):
         trees = [json.loads(line) for line in (repo / f"runs/round{round_}/collect/trees.jsonl").open()]
         assert {n["task_id"] for n in trees} <= train_ids and {n["round"] for n in trees} == {round_}
         pairs = [json.loads(line) for line in (repo / f"runs/round{round_}/pairs/pairs.jsonl").open()]
-        assert not {p["task_id"] for p in pairs} & test_ids
+        winners = [json.loads(line) for line in (repo / f"runs/round{round_}/pairs/winners.jsonl").open()]
+        assert pairs and winners  # protocol item 4 is checked on real output, not on an empty list
+        for row in pairs + winners:
+            assert row["task_id"] not in test_ids
+            for side in ("chosen_code", "rejected_code"):
+                if row.get(side):
+                    assert normalized_code_hash(row[side]) not in test_hashes, (row["task_id"], side)
     for policy in ("base", "round1", "round2"):
         metrics = json.loads((repo / f"results/metrics/eval_{policy}.json").read_text())
         assert set(metrics) == {"single_pass", "best_of_n", "refine", "mcts"}

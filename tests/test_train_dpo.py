@@ -304,3 +304,8 @@ def test_bad_pairs_file_names_the_line(tmp_path, tiny_dir):
     path.write_text(json.dumps({"prompt": [], "chosen": []}) + "\n")
     with pytest.raises(ValueError, match=r"bad.jsonl:1: .*rejected"):
         load_pairs_dataset(path, DPOConfig(pairs=str(path), base=tiny_dir))
+
+
+def test_a_max_length_that_drops_every_pair_is_refused_by_name(pairs_file, tiny_dir, tmp_path):
+    with pytest.raises(ValueError, match="max_length: 4 drops every pair"):
+        build_dpo_trainer(tiny_config(pairs_file, tiny_dir, tmp_path, max_length=4))

@@ -79,11 +79,15 @@ def stratified_sample(tasks: Sequence[Task], n: int | None, seed: int = 0,
     return [tasks[i] for i in sorted(chosen)]
 
 
-def select_tasks(patterns: str | Iterable[str], sample: int | None = None, seed: int = 0,
+def select_tasks(patterns: str | Iterable[str], sample: int | list[int] | None = None, seed: int = 0,
                  limit: int | None = None) -> list[Task]:
-    """A stage's tasks: the files' tasks, a stratified draw of `sample`, then the first `limit`
-    (tiny smoke runs only)."""
-    return stratified_sample(load_task_files(patterns), sample, seed)[:limit]
+    """A stage's tasks: the files' tasks, a stratified draw of `sample` (a list: nested draws in
+    turn, e.g. [300, 100]: 100 of the 300 that another stage draws with [300]), then the first
+    `limit` (tiny smoke runs only)."""
+    tasks = load_task_files(patterns)
+    for n in sample if isinstance(sample, list) else [sample]:
+        tasks = stratified_sample(tasks, n, seed)
+    return tasks[:limit]
 
 
 def refuse_held_out(tasks: Sequence[Task], held_out: str | Iterable[str], stage: str) -> None:

@@ -11,6 +11,10 @@ from typing import Any
 
 SAMPLER_VERSION = "engine-v1"  # engine/ + stopping.py; bump when sampling changes what a seed draws
 TINY_MODEL = "tiny-random"  # a randomly initialised SmolLM2-shaped model: notebook smoke runs only
+# A policy without a model for pipeline smoke tests only: for a prompt showing a training task's
+# buggy program it writes, row by row, that task's reference and the buggy program again, so a
+# tiny pipeline's trees hold winners and losers and its pairs stage has pairs to check
+SCRIPTED_FIXER = "scripted-fixer"
 
 
 def model_identity(model: str) -> str:
@@ -58,7 +62,10 @@ def open_policy(model: str, adapter: str | None = None, call_cache: str | None =
     if not torch.cuda.is_available():
         torch.set_num_threads(cpu_threads())
 
-    policy = tiny_random_policy() if model == TINY_MODEL else load_policy(model, adapter=adapter)
+    if model == SCRIPTED_FIXER:
+        policy = scripted_fixer()
+    else:
+        policy = tiny_random_policy() if model == TINY_MODEL else load_policy(model, adapter=adapter)
     for name, value in options.items():
         if not hasattr(policy, name):
             raise ValueError(f"policy option {name!r} is not a field of {type(policy).__name__}")
@@ -68,3 +75,31 @@ def open_policy(model: str, adapter: str | None = None, call_cache: str | None =
     identity = {"model": model_identity(model), "adapter": model_identity(adapter) if adapter else None,
                 "sampler": sampler_identity(), "torch": torch.__version__, "transformers": transformers.__version__}
     return CachedPolicy(policy, Path(call_cache), identity)
+
+
+def scripted_fixer(patterns: str = "data/tasks/*_train.jsonl"):
+    """`SCRIPTED_FIXER`: a `ScriptedPolicy` that knows the training split's references (never a
+    held-out task's: it reads `*_train.jsonl` only, and training stages refuse held-out tasks)."""
+    from codeq_lib.data.sample import load_task_files
+    from codeq_lib.hashing import normalized_code_hash
+    from codeq_lib.pairs import prompt_programs
+    from codeq_lib.search.scripted import ScriptedPolicy
+
+    fixes = {}
+    for task in load_task_files(patterns):
+        if task.reference_code:
+            fixes[normalized_code_hash(task.buggy_code)] = (task.reference_code, task.buggy_code)
+
+    def script(messages, n, call_index, seed):
+        for program in prompt_programs(messages):
+            try:
+                found = fixes.get(normalized_code_hash(program))
+            except Exception:  # a program shown in a prompt need not parse
+                found = None
+            if found:
+                reference, buggy = found
+                order = [reference, buggy] if (seed or 0) % 2 == 0 else [buggy, reference]
+                return [f"```python\n{order[i % 2].strip()}\n```" for i in range(n)]
+        return ["```python\npass\n```"] * n
+
+    return ScriptedPolicy(script, critic=0.5, policy_id=SCRIPTED_FIXER)

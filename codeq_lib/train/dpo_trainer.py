@@ -365,8 +365,14 @@ def build_dpo_trainer(cfg: DPOConfig, dataset=None) -> tuple[CodeqDPOTrainer, di
     """The trainer for `cfg` (not yet trained) and the reference record."""
     policy, ref_model, tokenizer, record = load_round_models(cfg)
     dataset = dataset if dataset is not None else load_pairs_dataset(cfg.pairs, cfg)
+    lengths = length_report(pair_lengths(dataset, tokenizer), cfg.max_length)
+    if lengths["dropped"] == lengths["n"]:
+        shortest = min(p for p, _ in pair_lengths(dataset, tokenizer))
+        raise ValueError(f"train.dpo.max_length: {cfg.max_length} drops every pair (the shortest prompt is {shortest} "
+                         f"tokens, the longest pair {lengths['longest_pair']}); set it to null (the longest pair) "
+                         "or above the prompts")
     trainer = make_dpo_trainer(cfg, policy, tokenizer, dataset, ref_model=ref_model)
-    trainer.codeq_lengths = length_report(pair_lengths(dataset, tokenizer), cfg.max_length)
+    trainer.codeq_lengths = lengths
     return trainer, record
 
 
