@@ -243,12 +243,14 @@ def _train_adapter(cfg: TrainStage, pairs_path: str, start_model: str, base_mode
 
 def run_train(cfg: TrainStage, pairs_path: str, start_model: str, base_model: str, out_dir: str,
               merged_dir: str) -> dict[str, Any]:
-    """Train a LoRA from `start_model` (DPO on `pairs_path`, or GRPO), merge it into `merged_dir`.
+    """Train the round's LoRA from `start_model` (DPO on `pairs_path`, RFT on its winners, or
+    GRPO) and write the round's policy to `merged_dir` as an adapter policy: `base_model` plus
+    the adapter, unmerged (`policy.models.write_adapter_policy`; the next round continues it).
 
     DPO with no pairs has nothing to learn from: the round's policy is the start policy,
     copied, and the summary says so (a round is never silently faked as trained).
     """
-    from codeq_lib.train.merge import merge_adapter
+    from codeq_lib.policy.models import write_adapter_policy
     from codeq_lib.train.report import write_report
 
     out = Path(out_dir)
@@ -265,7 +267,7 @@ def run_train(cfg: TrainStage, pairs_path: str, start_model: str, base_model: st
     summary = _train_adapter(cfg, pairs_path, start_model, base_model, out)
     summary["trained"] = True
     summary["report"] = write_report(out / "log.jsonl", out, name=cfg.trainer)
-    merge_adapter(start_model, out / "adapter", merged_dir)
+    write_adapter_policy(out / "adapter", base_model, merged_dir, {"trainer": cfg.trainer, "start": start_model})
     write_json(out / "summary.json", summary)
     return summary
 

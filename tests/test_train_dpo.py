@@ -309,3 +309,33 @@ def test_bad_pairs_file_names_the_line(tmp_path, tiny_dir):
 def test_a_max_length_that_drops_every_pair_is_refused_by_name(pairs_file, tiny_dir, tmp_path):
     with pytest.raises(ValueError, match="max_length: 4 drops every pair"):
         build_dpo_trainer(tiny_config(pairs_file, tiny_dir, tmp_path, max_length=4))
+
+
+def test_rounds_chain_through_an_unmerged_adapter(round1, pairs_file, tiny_dir, tmp_path):
+    """Round 1's policy is an adapter policy folder (base + adapter, unmerged). Round 2 starts
+    from it and continues that adapter: at step 0 the policy IS the reference ("previous"), so
+    every pair's log-ratio is 0 and the DPO loss is exactly log 2; after training, round 2's
+    adapter differs from round 1's and its folder loads as base + the new adapter."""
+    from safetensors.torch import load_file
+
+    from codeq_lib.policy.models import load_policy, policy_record, write_adapter_policy
+
+    out1, _ = round1
+    policy1 = write_adapter_policy(out1 / "adapter", tiny_dir, tmp_path / "models" / "round1")
+    assert policy_record(policy1)["base"] == tiny_dir
+    trainer, record = build_dpo_trainer(tiny_config(pairs_file, tiny_dir, tmp_path / "r2", start=str(policy1),
+                                                    reference="previous"))
+    assert record["chained"] == "adapter continued" and trainer.ref_model is not None
+    batch = next(iter(trainer.get_train_dataloader()))
+    with torch.no_grad():
+        loss = trainer.compute_loss(trainer.model, batch).item()
+    assert loss == pytest.approx(math.log(2), abs=1e-5)
+    summary = train_dpo(tiny_config(pairs_file, tiny_dir, tmp_path / "r2b", start=str(policy1), reference="previous"))
+    before = load_file(str(out1 / "adapter" / "adapter_model.safetensors"))
+    after = load_file(str(Path(summary["adapter"]) / "adapter_model.safetensors"))
+    assert before.keys() == after.keys() and any(not torch.equal(before[k], after[k]) for k in before)
+    policy2 = write_adapter_policy(summary["adapter"], tiny_dir, tmp_path / "models" / "round2")
+    loaded = load_policy(str(policy2), device="cpu")
+    assert "+round2-" in loaded.policy_id and hasattr(loaded.model, "peft_config")
+    with pytest.raises(Exception, match="takes no second adapter"):
+        load_policy(str(policy2), adapter=str(out1 / "adapter"), device="cpu")

@@ -394,7 +394,7 @@ def read_adapter_config(adapter: str | os.PathLike) -> dict[str, Any]:
         raise ModelLoadError(f"{config_path}: not valid JSON ({exc.msg})") from None
 
 
-def attach_adapter(model, adapter: str | os.PathLike):
+def attach_adapter(model, adapter: str | os.PathLike, trainable: bool = False):
     """Load a PEFT LoRA adapter on top of `model`. An adapter trained on another base
     (different shapes or module names) is refused with the adapter path and the reason,
     instead of PEFT's bare size-mismatch traceback or a silent no-op."""
@@ -410,7 +410,7 @@ def attach_adapter(model, adapter: str | os.PathLike):
             f"(adapter base: {config.get('base_model_name_or_path')!r})"
         )
     try:
-        return PeftModel.from_pretrained(model, str(path), is_trainable=False)
+        return PeftModel.from_pretrained(model, str(path), is_trainable=trainable)
     except Exception as exc:
         raise ModelLoadError(
             f"{path}: adapter does not fit this base model (adapter base: "
@@ -424,6 +424,60 @@ def adapter_id(adapter: str | os.PathLike) -> str:
     weights = sorted(path.glob("adapter_model.*"))
     digest = file_sha256(weights[0])[:8] if weights else "noweights"
     return f"{path.name}-{digest}"
+
+
+# A round's policy is its base plus a LoRA adapter, unmerged (issue 13): merging a LoRA into
+# bf16 weights rounds most of its update away, and at 7B a merged round is tens of GB. The
+# round's folder holds the adapter (adapter_config.json + weights + tokenizer) and this record,
+# naming the base it applies to; every loader reads the pair. `codeq train merge` exports a
+# standalone checkpoint when one is wanted.
+POLICY_RECORD = "codeq_policy.json"
+
+
+def policy_record(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The record of an adapter policy folder (`POLICY_RECORD`), None for anything else."""
+    record = Path(path) / POLICY_RECORD
+    if not record.is_file():
+        return None
+    try:
+        data = json.loads(record.read_text())
+    except json.JSONDecodeError as exc:
+        raise ModelLoadError(f"{record}: not valid JSON ({exc.msg})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("base"), str):
+        raise ModelLoadError(f"{record}: field 'base' must name the base model the adapter applies to")
+    return data
+
+
+def resolve_policy(model: str, adapter: str | os.PathLike | None = None) -> tuple[str, str | None]:
+    """(base, adapter) of `model`: an adapter policy folder resolves to its base and itself."""
+    record = policy_record(model) if Path(str(model)).is_dir() else None
+    if record is None:
+        return model, (str(adapter) if adapter is not None else None)
+    if adapter is not None:
+        raise ModelLoadError(f"{model}: an adapter policy (base {record['base']!r} + its adapter) takes no "
+                             f"second adapter ({adapter})")
+    return record["base"], str(model)
+
+
+def write_adapter_policy(adapter_dir: str | os.PathLike, base: str, out_dir: str | os.PathLike,
+                         extra: dict[str, Any] | None = None) -> Path:
+    """`out_dir` := the adapter's files + `POLICY_RECORD` naming `base`; written beside its final
+    name and renamed, so a crash never leaves half a policy."""
+    read_adapter_config(adapter_dir)  # refuse anything that is not an adapter
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        shutil.copytree(adapter_dir, tmp, dirs_exist_ok=True)
+        (tmp / POLICY_RECORD).write_text(json.dumps({"base": str(base), "adapter_id": adapter_id(adapter_dir),
+                                                     **(extra or {})}, indent=2, sort_keys=True, default=str) + "\n")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
 
 
 def load_policy(
@@ -441,6 +495,7 @@ def load_policy(
     from codeq_lib.policy import attention
     from codeq_lib.policy.hf_policy import HFPolicy
 
+    model, adapter = resolve_policy(model, adapter)
     device = resolve_device(device)
     attn = attention.register() if device == "cpu" else None
     loaded, tokenizer, name = load_model_and_tokenizer(model, device, policy_dtype(dtype, device), quantize_4bit, attn)

@@ -18,11 +18,15 @@ SCRIPTED_FIXER = "scripted-fixer"
 
 
 def model_identity(model: str) -> str:
-    """Content identity of a policy: the weights' sha256 for a local checkpoint, else its name."""
-    from codeq_lib.policy.models import file_sha256
+    """Content identity of a policy: the weights' sha256 for a local checkpoint (for an adapter
+    policy, its base's identity and the adapter's), else its name."""
+    from codeq_lib.policy.models import file_sha256, policy_record
 
     weights = sorted(Path(model).glob("*.safetensors")) if Path(model).is_dir() else []
-    return ",".join(file_sha256(w)[:16] for w in weights) or model
+    own = ",".join(file_sha256(w)[:16] for w in weights) or model
+    record = policy_record(model) if Path(model).is_dir() else None
+    # an adapter policy is its base and its adapter: both decide what it samples
+    return f"{model_identity(record['base'])}+{own}" if record else own
 
 
 def sampler_identity() -> dict[str, str]:

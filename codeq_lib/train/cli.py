@@ -103,7 +103,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     merge.add_argument("--base", required=True, help="base model the adapter was trained on")
     merge.add_argument("--adapter", required=True, help="adapter folder (adapter_config.json + safetensors)")
     merge.add_argument("--out", required=True, help="folder for the merged checkpoint")
-    merge.add_argument("--dtype", default="auto", help="auto (fp32 on CPU), float32, bfloat16")
+    merge.add_argument("--dtype", default="base",
+                       help="base (the base checkpoint's stored dtype), auto (fp32 on CPU), float32, bfloat16")
     merge.add_argument("--device", default="cpu", help="where to merge (cpu, cuda)")
     report = actions.add_parser("report", help="training log -> CSV + figure")
     report.add_argument("--log", required=True, help="a run's log.jsonl")

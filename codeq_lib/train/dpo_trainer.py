@@ -211,31 +211,56 @@ def load_pairs_dataset(path: str | os.PathLike, cfg: DPOConfig):
     return Dataset.from_list(records)
 
 
-def load_start_policy(base: str, previous_adapter: str | None, device: str, dtype: str):
-    """(model, tokenizer, name): the base, with the previous round's adapter merged in if given.
+def load_start_policy(start: str, previous_adapter: str | None, device: str, dtype: str):
+    """(model, tokenizer, name, continues): the policy this round starts from.
 
-    Each round trains a fresh LoRA on top of the policy the round collected with, so round r
-    starts from round r-1's policy (DESIGN.md "Self-improvement")."""
-    from codeq_lib.policy.models import attach_adapter, load_model_and_tokenizer
+    Rounds chain through adapters (issue 13): round r-1's policy is an adapter policy folder
+    (`policy.models.POLICY_RECORD`: its base + its LoRA), and round r continues training that
+    adapter on the same base, unmerged (`continues` is True; the trainer adds no new LoRA), so
+    the policy is always base + one adapter and nothing is rounded into bf16 weights. A plain
+    checkpoint starts a fresh LoRA; a `previous_adapter` given with it is merged in first (the
+    former chaining, kept for checkpoints made that way)."""
+    from codeq_lib.policy.models import adapter_id, attach_adapter, load_model_and_tokenizer, resolve_policy
 
+    base, adapter = resolve_policy(start)
+    if adapter is not None and previous_adapter:
+        raise ValueError(f"start {start!r} is an adapter policy; previous_adapter {previous_adapter!r} would be a "
+                         "second adapter (leave it out: the start's adapter is continued)")
     model, tokenizer, name = load_model_and_tokenizer(base, device=device, dtype=dtype)
-    if previous_adapter:
+    if adapter is not None:
+        model = attach_adapter(model, adapter, trainable=True)
+        name = f"{name}+{adapter_id(adapter)}"
+    elif previous_adapter:
         model = attach_adapter(model, previous_adapter).merge_and_unload()
+        name = f"{name}+{Path(previous_adapter).name} (merged)"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    return model, tokenizer, name
+    return model, tokenizer, name, adapter is not None
 
 
 def load_round_models(cfg: DPOConfig):
-    """(policy start, reference model or None, tokenizer, reference record) for this round."""
-    from codeq_lib.policy.models import load_model_and_tokenizer
+    """(policy start, reference model or None, tokenizer, reference record, continues) for this round."""
+    from codeq_lib.policy.models import attach_adapter, load_model_and_tokenizer, resolve_policy
 
     start = cfg.start or cfg.base
-    policy, tokenizer, name = load_start_policy(start, cfg.previous_adapter, cfg.device, cfg.dtype)
-    record = {"kind": cfg.reference, "base": cfg.base, "start": start, "previous_adapter": cfg.previous_adapter}
-    start_name = f"{name}+{Path(cfg.previous_adapter).name} (merged)" if cfg.previous_adapter else name
+    policy, tokenizer, start_name, continues = load_start_policy(start, cfg.previous_adapter, cfg.device, cfg.dtype)
+    record = {"kind": cfg.reference, "base": cfg.base, "start": start, "previous_adapter": cfg.previous_adapter,
+              "chained": "adapter continued" if continues else "fresh LoRA"}
     ref_model = None
-    if cfg.reference == "base" and (cfg.start or cfg.previous_adapter):
+    if continues and cfg.reference == "previous":
+        # the start policy, frozen: its base with the start adapter, a separate copy (the policy's
+        # own adapter moves as it trains; disabling it would give the base, not the start)
+        base, adapter = resolve_policy(start)
+        ref_model, _, _ = load_model_and_tokenizer(base, device=cfg.device, dtype=cfg.dtype)
+        # the model class with the LoRA layers injected and active (unmerged, exact), not the
+        # PeftModel wrapper, which TRL's fused log-prob head does not know
+        ref_model = attach_adapter(ref_model, adapter).get_base_model()
+        ref_model.eval().requires_grad_(False)
+        record["model"] = f"{start_name} (the start policy, separate frozen copy)"
+    elif continues:  # "base": the policy with its adapter disabled is the base
+        record["model"] = f"{start_name.split('+')[0]} (original base)"
+        record["scored_by"] = "policy with its adapter disabled"
+    elif cfg.reference == "base" and (cfg.start or cfg.previous_adapter):
         ref_model, _, base_name = load_model_and_tokenizer(cfg.base, device=cfg.device, dtype=cfg.dtype)
         ref_model.eval().requires_grad_(False)
         record["model"] = f"{base_name} (original base, separate frozen copy)"
@@ -244,7 +269,7 @@ def load_round_models(cfg: DPOConfig):
         record["model"] = start_name
         record["scored_by"] = "policy with the new LoRA adapter disabled"
     record["policy_start"] = start_name
-    return policy, ref_model, tokenizer, record
+    return policy, ref_model, tokenizer, record, continues
 
 
 def optimizer_steps(cfg, n_examples: int, world_size: int = 1) -> int:
@@ -280,10 +305,11 @@ def pair_lengths(dataset, tokenizer) -> list[tuple[int, int]]:
     tokenizes them."""
     out = []
     for row in dataset:
-        prompt = len(tokenizer.apply_chat_template(row["prompt"], add_generation_prompt=True, tokenize=True))
+        prompt = len(tokenizer.apply_chat_template(row["prompt"], add_generation_prompt=True, tokenize=True,
+                                                   return_dict=False))
         longest = 0
         for side in ("chosen", "rejected"):
-            whole = len(tokenizer.apply_chat_template(row["prompt"] + row[side], tokenize=True))
+            whole = len(tokenizer.apply_chat_template(row["prompt"] + row[side], tokenize=True, return_dict=False))
             longest = max(longest, whole - prompt)
         out.append((prompt, longest))
     return out
@@ -345,7 +371,8 @@ def lora_config(cfg):
                       target_modules=list(cfg.target_modules), task_type="CAUSAL_LM")
 
 
-def make_dpo_trainer(cfg: DPOConfig, policy, tokenizer, dataset, ref_model=None, callbacks=None) -> CodeqDPOTrainer:
+def make_dpo_trainer(cfg: DPOConfig, policy, tokenizer, dataset, ref_model=None, callbacks=None,
+                     continues: bool = False) -> CodeqDPOTrainer:
     """A trainer on an already loaded policy (bench/train.py passes a random 7B-shaped one)."""
     return CodeqDPOTrainer(
         model=policy,
@@ -354,7 +381,7 @@ def make_dpo_trainer(cfg: DPOConfig, policy, tokenizer, dataset, ref_model=None,
         train_dataset=dataset,
         processing_class=tokenizer,
         data_collator=PreferenceCollator(pad_token_id=tokenizer.pad_token_id, max_length=cfg.max_length),
-        peft_config=lora_config(cfg),
+        peft_config=None if continues else lora_config(cfg),  # a continued adapter is already there
         callbacks=callbacks,
         fp32_logprobs=cfg.fp32_logprobs,
         rpo_alpha=cfg.rpo_alpha,
@@ -363,7 +390,7 @@ def make_dpo_trainer(cfg: DPOConfig, policy, tokenizer, dataset, ref_model=None,
 
 def build_dpo_trainer(cfg: DPOConfig, dataset=None) -> tuple[CodeqDPOTrainer, dict[str, Any]]:
     """The trainer for `cfg` (not yet trained) and the reference record."""
-    policy, ref_model, tokenizer, record = load_round_models(cfg)
+    policy, ref_model, tokenizer, record, continues = load_round_models(cfg)
     dataset = dataset if dataset is not None else load_pairs_dataset(cfg.pairs, cfg)
     lengths = length_report(pair_lengths(dataset, tokenizer), cfg.max_length)
     if lengths["dropped"] == lengths["n"]:
@@ -371,7 +398,7 @@ def build_dpo_trainer(cfg: DPOConfig, dataset=None) -> tuple[CodeqDPOTrainer, di
         raise ValueError(f"train.dpo.max_length: {cfg.max_length} drops every pair (the shortest prompt is {shortest} "
                          f"tokens, the longest pair {lengths['longest_pair']}); set it to null (the longest pair) "
                          "or above the prompts")
-    trainer = make_dpo_trainer(cfg, policy, tokenizer, dataset, ref_model=ref_model)
+    trainer = make_dpo_trainer(cfg, policy, tokenizer, dataset, ref_model=ref_model, continues=continues)
     trainer.codeq_lengths = lengths
     return trainer, record
 

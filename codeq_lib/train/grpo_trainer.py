@@ -131,7 +131,8 @@ def trl_grpo_args(cfg: GRPOConfig, out_dir: Path):
 def build_grpo_trainer(cfg: GRPOConfig, sandbox, tasks: list):
     from codeq_lib.train.dpo_trainer import load_start_policy, lora_config
 
-    model, tokenizer, _ = load_start_policy(cfg.start or cfg.base, cfg.previous_adapter, cfg.device, cfg.dtype)
+    model, tokenizer, _, continues = load_start_policy(cfg.start or cfg.base, cfg.previous_adapter, cfg.device,
+                                                       cfg.dtype)
     tokenizer.padding_side = "left"  # generation pads on the left
     reward = ExecutionReward(sandbox, {t.id: t for t in tasks}, cfg.reward_tests,
                              RewardConfig(cfg.solve_bonus, cfg.format_weight, cfg.hack_penalty, cfg.hack_penalty_cap))
@@ -141,7 +142,7 @@ def build_grpo_trainer(cfg: GRPOConfig, sandbox, tasks: list):
         args=trl_grpo_args(cfg, Path(cfg.out_dir)),
         train_dataset=tasks_dataset(tasks),
         processing_class=tokenizer,
-        peft_config=lora_config(cfg),
+        peft_config=None if continues else lora_config(cfg),
         fp32_logprobs=cfg.fp32_logprobs,
     )
 

@@ -1,10 +1,12 @@
-"""Merge a LoRA adapter into its base: a standalone HF checkpoint for the next round.
+"""Merge a LoRA adapter into its base: a standalone HF checkpoint, for export.
 
-Round r collects with round r-1's policy (DESIGN.md "Self-improvement"). Loading the adapter
-on top works (`load_policy(base, adapter=...)`), but a merged checkpoint is faster to sample
-from, loads in tools that know nothing of PEFT, and is the start of the next round. The
-folder gets `codeq_merge.json` (base, adapter, adapter id, run metadata) and is written
-beside its final name and renamed, so a crash never leaves half a checkpoint.
+The pipeline does not merge: a round's policy is its base plus its adapter, unmerged
+(`policy.models.write_adapter_policy`), because merging into bf16 weights rounds most of a
+LoRA update away. A merged checkpoint is for tools that know nothing of PEFT. The merge is
+computed in fp32 and written in the base checkpoint's own dtype (`dtype="base"`, the default),
+and the folder gets `codeq_merge.json` (base, adapter, adapter id, dtype, run metadata). It is
+written beside its final name and renamed, so a crash never leaves half a checkpoint. An
+adapter policy folder may be given as the adapter: its record names the base.
 """
 
 from __future__ import annotations
@@ -20,16 +22,31 @@ from codeq_lib.config import run_metadata
 MERGE_RECORD = "codeq_merge.json"
 
 
+def base_checkpoint_dtype(base_dir: str | os.PathLike):
+    """The dtype a local checkpoint's config.json records (fp32 when it records none)."""
+    import torch
+
+    from codeq_lib.policy.models import resolve_model_source
+
+    _, location = resolve_model_source(str(base_dir))
+    config_path = Path(location) / "config.json"
+    config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+    name = config.get("dtype") or config.get("torch_dtype") or "float32"
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}.get(name, torch.float32)
+
+
 def merge_adapter(
     base_dir: str | os.PathLike, adapter_dir: str | os.PathLike, out_dir: str | os.PathLike,
-    dtype: str = "auto", device: str = "cpu",
+    dtype: str = "base", device: str = "cpu",
 ) -> Path:
-    """Write base + adapter, merged (`merge_and_unload`), to `out_dir`; returns `out_dir`."""
-    from codeq_lib.policy.models import adapter_id, attach_adapter, load_model_and_tokenizer
+    """Write base + adapter, merged (`merge_and_unload`, in fp32), to `out_dir` in `dtype`
+    ("base": the base checkpoint's stored dtype); returns `out_dir`."""
+    from codeq_lib.policy.models import adapter_id, attach_adapter, load_model_and_tokenizer, resolve_dtype
 
     out_dir = Path(out_dir)
-    model, tokenizer, name = load_model_and_tokenizer(str(base_dir), device=device, dtype=dtype)
-    merged = attach_adapter(model, adapter_dir).merge_and_unload()
+    target = base_checkpoint_dtype(base_dir) if dtype == "base" else resolve_dtype(dtype, device)
+    model, tokenizer, name = load_model_and_tokenizer(str(base_dir), device=device, dtype="float32")
+    merged = attach_adapter(model, adapter_dir).merge_and_unload().to(target)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:

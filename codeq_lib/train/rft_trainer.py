@@ -87,7 +87,8 @@ def train_rft(cfg: RFTConfig, dataset=None) -> dict[str, Any]:
     from codeq_lib.train.dpo_trainer import lora_config, load_start_policy, optimizer_steps, save_checkpoint
 
     dataset = dataset if dataset is not None else load_winners_dataset(cfg.winners, cfg)
-    policy, tokenizer, name = load_start_policy(cfg.start or cfg.base, cfg.previous_adapter, cfg.device, cfg.dtype)
+    policy, tokenizer, name, continues = load_start_policy(cfg.start or cfg.base, cfg.previous_adapter,
+                                                           cfg.device, cfg.dtype)
     out = Path(cfg.out_dir)
     steps = optimizer_steps(cfg, len(dataset))
     args = SFTConfig(
@@ -100,7 +101,7 @@ def train_rft(cfg: RFTConfig, dataset=None) -> dict[str, Any]:
         report_to="none", seed=cfg.seed, data_seed=cfg.seed, disable_tqdm=True, dataloader_num_workers=0,
     )
     trainer = SFTTrainer(model=policy, args=args, train_dataset=dataset, processing_class=tokenizer,
-                         peft_config=lora_config(cfg))
+                         peft_config=None if continues else lora_config(cfg))
     result = trainer.train()
     losses = [row["loss"] for row in trainer.state.log_history if "loss" in row]
     summary = {"trainer": "rft", "policy_start": name, "n_examples": len(dataset),
