@@ -1,9 +1,9 @@
 """DPO configuration (paired with `dpo_trainer.py`, as in TRL).
 
 Defaults are CodeQ's: LoRA r=32, alpha=64 on the seven projection modules, beta=0.1,
-effective batch 16. Rounds chain through merged checkpoints: round r starts from `start`
-(round r-1's policy, merged by `codeq train merge`; the original `base` in round 1) and
-trains a fresh LoRA on it. The reference model is chosen on purpose (`reference`):
+effective batch 16. Rounds chain through adapters: round r starts from `start` (round r-1's
+policy, an adapter policy folder = base + LoRA, unmerged; the original `base` in round 1) and
+continues training that adapter (a plain checkpoint as `start` gets a fresh LoRA). The reference model is chosen on purpose (`reference`):
 "previous" is the policy the round starts from, "base" is the original base in every round.
 Field docs are the CLI help (cleanrl style); params.yaml's `train` section fills them
 through `codeq_lib.config.from_dict`, which refuses unknown keys.
