@@ -39,13 +39,19 @@ def _scalar(text: str):
 
 
 def stage_parameters(section: str | None, params_path: str, extra: dict) -> dict:
+    """`config` = the params section; `-p` values as given, except `params:NAME`, which injects
+    another whole section (a stage that also needs, say, the train section)."""
     params = {}
+    needed = [section] if section else []
+    needed += [v.split(":", 1)[1] for v in extra.values() if isinstance(v, str) and v.startswith("params:")]
+    all_params = load_params(params_path) if needed else {}
+    for name in needed:
+        if name not in all_params:
+            raise SystemExit(f"{params_path}: no section {name!r}; sections: {sorted(all_params)}")
     if section:
-        all_params = load_params(params_path)
-        if section not in all_params:
-            raise SystemExit(f"{params_path}: no section {section!r}; sections: {sorted(all_params)}")
         params["config"] = all_params[section]
-    params.update(extra)
+    for key, value in extra.items():
+        params[key] = all_params[value.split(":", 1)[1]] if isinstance(value, str) and value.startswith("params:") else value
     return params
 
 

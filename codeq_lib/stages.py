@@ -210,9 +210,10 @@ def run_pairs(cfg: PairsStage, trees_dir: str, out_dir: str) -> tuple[list[dict]
 
 @dataclass
 class TrainStage:
-    trainer: Literal["dpo", "rft", "grpo"] = field(default="dpo", metadata={
+    trainer: Literal["auto", "dpo", "rft", "grpo"] = field(default="dpo", metadata={
         "help": "dpo: preference pairs from the round's trees (rpo_alpha > 0: RPO); rft: fine-tuning on the "
-                "search's passing rewrites; grpo: execution reward on the training split"})
+                "search's passing rewrites; grpo: execution reward on the training split; auto: the one the "
+                "select stage chose on the validation split"})
     dpo: dict[str, Any] = field(default_factory=dict, metadata={"help": "DPOConfig overrides (train/dpo_config.py)"})
     rft: dict[str, Any] = field(default_factory=dict, metadata={"help": "RFTConfig overrides (train/rft_trainer.py)"})
     grpo: dict[str, Any] = field(default_factory=dict, metadata={"help": "GRPOConfig overrides (train/grpo_config.py)"})
@@ -270,6 +271,80 @@ def run_train(cfg: TrainStage, pairs_path: str, start_model: str, base_model: st
     write_adapter_policy(out / "adapter", base_model, merged_dir, {"trainer": cfg.trainer, "start": start_model})
     write_json(out / "summary.json", summary)
     return summary
+
+
+@dataclass
+class SelectStage:
+    trainers: list[str] = field(default_factory=lambda: ["dpo", "rpo", "rft"], metadata={
+        "help": "candidate trainers, each trained on round 1's data (equal data) from the base: dpo, rpo "
+                "(DPO + rpo_alpha x NLL of the chosen answer), rft (fine-tuning on the winners)"})
+    rpo_alpha: float = field(default=1.0, metadata={"help": "the NLL weight of the rpo candidate"})
+    tasks: str | list[str] = field(default_factory=lambda: ["data/tasks/mbpp_val.jsonl"],
+                                   metadata={"help": "VALIDATION task files or globs (never test)"})
+    sample: int | list[int] | None = sample_field("validation tasks each candidate is scored on (single pass)")
+    sample_seed: int = field(default=0, metadata={"help": "seed of the draw"})
+    limit: int | None = field(default=None, metadata={"help": "only the first N tasks (tiny runs)"})
+    processes: int = processes_field()
+    concurrency: int = concurrency_field()
+    call_cache: str | None = call_cache_field()
+    search: SearchConfig = field(default_factory=SearchConfig, metadata={"help": "search knobs (single pass)"})
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig, metadata={"help": "sandbox knobs"})
+
+
+def candidate_train_stage(train: TrainStage, name: str, rpo_alpha: float) -> TrainStage:
+    """The train section with one candidate trainer (rpo is DPO with an NLL weight)."""
+    if name not in ("dpo", "rpo", "rft", "grpo"):
+        raise ValueError(f"select.trainers: {name!r} is not one of ['dpo', 'rpo', 'rft', 'grpo']")
+    if name == "rpo":
+        return dataclasses.replace(train, trainer="dpo", dpo={**train.dpo, "rpo_alpha": rpo_alpha})
+    if name == "dpo":
+        return dataclasses.replace(train, trainer="dpo", dpo={**train.dpo, "rpo_alpha": 0.0})
+    return dataclasses.replace(train, trainer=name)
+
+
+def run_select(cfg: SelectStage, train: TrainStage, pairs_path: str, base_model: str, out_dir: str) -> dict[str, Any]:
+    """Choose the trainer on the validation split: each candidate trains a round-1 policy from
+    the base on the same round-1 trees (pairs or winners), and is scored by single pass on the
+    same validation draw as the base; the best rate wins (ties: the first listed). Writes
+    `choice.json` (the choice, every candidate's rate with n, its training summary) and each
+    candidate's run under `out_dir/<name>/`. The test split is never read."""
+    from codeq_lib.data.sample import task_files
+
+    val_files = [str(f) for f in task_files(cfg.tasks)]
+    if any(Path(f).name.endswith("_test.jsonl") for f in val_files):
+        raise ValueError(f"select.tasks: {val_files} include a test file; the trainer is chosen on validation only")
+    out = Path(out_dir)
+    single = [("single_pass@1", "single_pass", 1, cfg.search)]
+
+    def score(policy: str, folder: Path) -> dict[str, Any]:
+        (row,) = evaluate_runs(cfg.tasks, cfg.limit, cfg.sandbox, policy, single, str(folder), cfg.processes,
+                               cfg.call_cache, cfg.concurrency, sample=cfg.sample, sample_seed=cfg.sample_seed)
+        return {k: row[k] for k in ("n_tasks", "solved", "solve_rate", "ci95")}
+
+    candidates = {"base": {"val": score(base_model, out / "base" / "eval"), "trained": False}}
+    for name in cfg.trainers:
+        stage = candidate_train_stage(train, name, cfg.rpo_alpha)
+        summary = run_train(stage, pairs_path, base_model, base_model, str(out / name / "train"),
+                            str(out / name / "policy"))
+        candidates[name] = {"val": score(str(out / name / "policy"), out / name / "eval"),
+                            "trained": bool(summary.get("trained")),
+                            "summary": {k: v for k, v in summary.items() if not isinstance(v, dict)}}
+    trained = [name for name in cfg.trainers if candidates[name]["trained"]] or list(cfg.trainers)
+    best = max(trained, key=lambda name: (candidates[name]["val"]["solved"], -cfg.trainers.index(name)))
+    choice = {"trainer": best, "rpo_alpha": cfg.rpo_alpha if best == "rpo" else 0.0, "validation_files": val_files,
+              "candidates": candidates, "meta": run_metadata(cfg)}
+    write_json(out / "choice.json", choice)
+    return choice
+
+
+def chosen_train_stage(train: TrainStage, choice_path: str | None) -> TrainStage:
+    """`train.trainer: auto` takes the trainer `select` chose on validation (choice.json)."""
+    if train.trainer != "auto":
+        return train
+    if not choice_path or not Path(choice_path).is_file():
+        raise ValueError(f"train.trainer: auto needs the select stage's choice.json (got {choice_path!r})")
+    choice = json.loads(Path(choice_path).read_text())
+    return candidate_train_stage(train, choice["trainer"], choice.get("rpo_alpha", 0.0))
 
 
 @dataclass

@@ -28,7 +28,10 @@ TINY = {
     # the scripted fixer writes each training task's reference and its bug: trees with winners and
     # losers, so the pairs stage makes pairs and protocol item 4 is checked on non-empty output
     "collect": {"budget": 2, "sample": 3, "policy": "scripted-fixer", "search": SEARCH, "sandbox": SANDBOX},
-    "train": {"dpo": {"max_steps": 1, "batch_size": 2, "per_device_batch_size": 1, "max_length": None,
+    # the trainer is chosen on validation (stage select) between two candidates, each one step
+    "select": {"trainers": ["dpo", "rft"], "limit": 2, "search": SEARCH, "sandbox": SANDBOX},
+    "train": {"rft": {"max_steps": 1, "batch_size": 2, "per_device_batch_size": 1, "lora_r": 2, "lora_alpha": 4},
+              "dpo": {"max_steps": 1, "batch_size": 2, "per_device_batch_size": 1, "max_length": None,
                       "lora_r": 2, "lora_alpha": 4}},
     "evaluate": {"limit": 2, "budget": 2, "search": SEARCH, "sandbox": SANDBOX},
     "results": {"budgets": [1, 2]},
