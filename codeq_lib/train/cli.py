@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from codeq_lib.config import from_dict, load_params, resolved
+from codeq_lib.errors import UserError
 from codeq_lib.train.dpo_config import DPOConfig
 from codeq_lib.train.grpo_config import GRPOConfig
 
@@ -43,7 +44,7 @@ def parse_set(items: list[str]) -> dict[str, Any]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ValueError(f"--set {item!r}: expected KEY=VALUE")
+            raise UserError(f"--set {item!r}: expected KEY=VALUE")
         try:
             out[key] = json.loads(value)
         except json.JSONDecodeError:
@@ -58,9 +59,9 @@ def flag_overrides(args: argparse.Namespace, trainer: str) -> dict[str, Any]:
     given = {field_name: getattr(args, flag) for flag, field_name in mapping.items()
              if getattr(args, flag, None) is not None}
     if trainer == "grpo" and (args.pairs is not None or args.ref is not None):
-        raise ValueError("--pairs and --ref apply to --trainer dpo; GRPO trains on --tasks")
+        raise UserError("--pairs and --ref apply to --trainer dpo; GRPO trains on --tasks")
     if trainer == "dpo" and args.tasks is not None:
-        raise ValueError("--tasks applies to --trainer grpo; DPO trains on --pairs")
+        raise UserError("--tasks applies to --trainer grpo; DPO trains on --pairs")
     return given
 
 
