@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from codeq_lib.config import from_dict, load_params, resolved
@@ -117,6 +118,11 @@ def run_cli(args: argparse.Namespace) -> int:
         print(json.dumps(write_report(args.log, args.out_dir, args.name)))
         return 0
     trainer, cfg = resolve_config(args)
+    flag, data = ("--pairs", cfg.pairs) if trainer == "dpo" else ("--tasks", cfg.tasks)
+    if not data:  # checked before minutes of model loading, not after
+        raise UserError(f"{flag}: not given; {trainer.upper()} needs the file to train on")
+    if not Path(data).is_file():
+        raise UserError(f"{data}: file not found (the {flag[2:]} file to train on)")
     if trainer == "dpo":
         from codeq_lib.train.dpo_trainer import train_dpo
 
@@ -125,8 +131,6 @@ def run_cli(args: argparse.Namespace) -> int:
         from codeq_lib.train.grpo_trainer import train_grpo
 
         train_grpo(cfg)
-    from pathlib import Path
-
     from codeq_lib.train.report import write_report
 
     write_report(Path(cfg.out_dir) / "log.jsonl", cfg.out_dir, "train")
