@@ -149,3 +149,14 @@ def test_codeq_explore_cli(runs, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("codeq explore: ") and "task_id: is required but missing" in err and "\n" not in err
     assert not (tmp_path / "x.html").exists()
+
+
+def test_doctests_pass():
+    import doctest
+
+    from codeq_lib import cli, errors
+    from codeq_lib.explorer import page, render, views
+
+    for module in (cli, errors, page, render, views):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, module.__name__
