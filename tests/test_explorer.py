@@ -135,6 +135,8 @@ def test_page_is_self_contained_and_code_cannot_break_out(runs, mcts_run, tmp_pa
     assert any("&lt;/script&gt;&lt;script&gt;window.pwned" in panel for panel in panels)
     assert INJECTION.splitlines()[1].strip() not in text  # only escaped copies are in the page
     assert data["pairs"] and data["runs"][0]["tasks"][0]["id"] == "add-logic"
+    assert 0 < len(data["prompts"]) < len(panels)  # one copy per prompt, shared by its siblings
+    assert all('class="prompt-slot"' in panel for panel in panels)
     with pytest.raises(ExploreError, match="nothing to show"):
         page_html([])
 

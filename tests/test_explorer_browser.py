@@ -98,6 +98,7 @@ def test_html_page_node_panel(browser, runs, shots, tmp_path):
     assert [rows.nth(i).locator("td").nth(4).inner_text() for i in range(3)] == want["statuses"]
     assert [rows.nth(i).locator("td").nth(1).inner_text() for i in range(3)] == want["inputs"]
     assert page.locator('#side-a svg .node.selected').get_attribute("data-node") == "1"
+    assert "This program has a bug" in panel.locator(".prompt-slot").inner_text()  # the shared prompt, filled in
     page.screenshot(path=str(shots / "explorer_page.png"))
 
     # the adversarial candidate is shown as text and runs nothing

@@ -22,16 +22,24 @@ from codeq_lib.explorer.views import default_node, node_view, pair_view
 from codeq_lib.io import atomic_write_text
 
 
-def run_data(run: Run) -> dict[str, Any]:
+def run_data(run: Run, prompts: dict[str, int]) -> dict[str, Any]:
+    """A run's tasks with their tree and node panels. A prompt is stored once in `prompts`
+    (its HTML -> index) and the panels hold a slot for it: the K siblings of one expansion,
+    and the same task in several runs, share it, which keeps a study's page a fraction of the size."""
     tasks = []
     for task_id in run.task_ids():
         tree, info = run.trees[task_id], run.tasks[task_id]
+        panels = []
+        for node in tree.nodes:
+            view = node_view(run, task_id, node.id)
+            slot = prompts.setdefault(render.messages_html(view["prompt"]), len(prompts))
+            panels.append(render.node_panel_html(view, prompt_html=f'<div class="prompt-slot" data-prompt="{slot}"></div>'))
         tasks.append({
             "id": task_id, "solved": info.solved, "category": info.category, "difficulty": info.difficulty,
             "header": render.task_header_html(info, run.name, len(tree.nodes)),
             "svg": render.tree_svg(tree, info, title=f"{run.name} {task_id}"),
             "default": default_node(run, task_id),
-            "panels": [render.node_panel_html(node_view(run, task_id, node.id)) for node in tree.nodes],
+            "panels": panels,
         })
     return {"name": run.name, "source": run.source, "meta": run.meta, "tasks": tasks}
 
@@ -54,7 +62,9 @@ def embed_json(data: Any) -> str:
 def page_html(runs: Sequence[Run], pairs: Sequence[dict[str, Any]] = (), title: str = "codeq explorer") -> str:
     if not runs and not pairs:
         raise ExploreError("<explore>", None, None, "nothing to show: give at least one run (--trees) or --pairs")
-    data = {"title": title, "runs": [run_data(run) for run in runs], "pairs": pairs_data(pairs)}
+    prompts: dict[str, int] = {}
+    data = {"title": title, "runs": [run_data(run, prompts) for run in runs], "pairs": pairs_data(pairs)}
+    data["prompts"] = list(prompts)  # dicts keep insertion order: list position = index
     parts = {"TITLE": render.esc(title), "CSS": render.CSS + PAGE_CSS, "LEGEND": render.LEGEND, "SCRIPT": SCRIPT,
              "DATA": embed_json(data)}
     # one pass: text put in (a title, the data) is never scanned for placeholders again
@@ -139,6 +149,7 @@ function fillTasks() {
 function select(side, task, nodeId) {
   const box = $("side-" + side);
   box.querySelector(".panel").innerHTML = task.panels[nodeId];  // rendered and escaped by codeq (render.py)
+  box.querySelectorAll(".prompt-slot").forEach((slot) => { slot.innerHTML = D.prompts[Number(slot.dataset.prompt)]; });
   box.querySelectorAll("svg .node").forEach((g) => g.classList.toggle("selected", Number(g.dataset.node) === nodeId));
 }
 function showSide(side, run, taskId) {

@@ -150,9 +150,10 @@ def messages_html(messages: list[dict[str, Any]] | None) -> str:
                    for m in messages)
 
 
-def node_panel_html(view: dict[str, Any]) -> str:
+def node_panel_html(view: dict[str, Any], prompt_html: str | None = None) -> str:
     """The node panel: stats, diffs against the parent and the buggy root, visible-test results,
-    the prompt and the raw completion with the extraction reason."""
+    the prompt and the raw completion with the extraction reason. `prompt_html` replaces the
+    rendered prompt (the page shares one copy among the siblings a prompt produced)."""
     badges = ""
     if view["is_answer"]:
         badges += '<span class="badge answer">committed answer</span>'
@@ -175,7 +176,7 @@ def node_panel_html(view: dict[str, Any]) -> str:
         f"<h4>Raw completion (extraction: {esc(view['extraction'] or '-')}; "
         f"finish: {esc(view['finish_reason'] or '-')})</h4>",
         f'<pre class="completion">{esc(view["completion"] if view["completion"] is not None else "(none)")}</pre>',
-        "<h4>Prompt that produced it</h4>", messages_html(view["prompt"]),
+        "<h4>Prompt that produced it</h4>", messages_html(view["prompt"]) if prompt_html is None else prompt_html,
         "<h4>Code</h4>", f'<pre class="code">{esc(view["code"])}</pre>',
         "</div>",
     ]
