@@ -151,9 +151,13 @@ def jupyterlab(runs, tmp_path_factory):
                   "pairs_trees": str(runs["collect"]), "task_id": "add-logic"}
     nbformat.write(parameterize_notebook(notebook, parameters), home / "07_explore_trees.ipynb")
     port, token = free_port(), "codeq-test-token"
+    news = home / ".settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    news.parent.mkdir(parents=True)
+    news.write_text('{"fetchNews": "false"}')  # no "Jupyter news?" toast over the screenshots
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
            "CODEQ_ROOT": str(home), "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
-           "JUPYTER_RUNTIME_DIR": str(home / ".runtime"), "JUPYTERLAB_WORKSPACES_DIR": str(home / ".workspaces")}
+           "JUPYTER_RUNTIME_DIR": str(home / ".runtime"), "JUPYTERLAB_WORKSPACES_DIR": str(home / ".workspaces"),
+           "JUPYTERLAB_SETTINGS_DIR": str(home / ".settings")}
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}", "--ip=127.0.0.1",
          f"--ServerApp.token={token}", f"--ServerApp.root_dir={home}", "--LabApp.news_url=",
@@ -199,8 +203,6 @@ def test_jupyterlab_notebook_widget_node_panel(browser, runs, jupyterlab, shots)
     rows = panel.locator("table.tests tr.test")
     assert rows.count() == 3 and [rows.nth(i).locator("td").nth(4).inner_text() for i in range(rows.count())] == want["statuses"]
     assert page.locator(".cq-panel-b .node-panel").count() == 1  # the second run, side by side
-    for button in page.get_by_role("button", name="No", exact=True).all():  # the "Jupyter news?" toast
-        button.click()
     page.locator(".cq-tree-a").scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "explorer_lab.png"))
     pair_panel = page.locator(".cq-pair-panel .pair-panel")

@@ -22,7 +22,7 @@ VIRIDIS = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231,
 UNSCORED = "#c8c8c8"  # could not be scored: not a zero (STYLE.md rule 6)
 
 CSS = """
-.cq { font-family: system-ui, sans-serif; font-size: 13px; color: #222; }
+.cq { font-family: system-ui, sans-serif; font-size: 13px; color: #222; line-height: 1.35; }
 .cq h3 { margin: 6px 0 4px; font-size: 14px; }
 .cq h4 { margin: 10px 0 3px; font-size: 13px; }
 .cq pre { background: #f6f8fa; border: 1px solid #ddd; padding: 6px; margin: 2px 0; overflow: auto;
