@@ -11,6 +11,7 @@ repro: env
 
 test: env
 	bash scripts/ensure_docker.sh
+	bash scripts/ensure_chromium.sh
 	. .venv/bin/activate && python -m pytest -q tests notebooks --nbval-lax --ignore=notebooks/out
 
 bench: env

@@ -22,6 +22,7 @@ from typing import Any, Callable, Sequence
 from tqdm.auto import tqdm
 
 from codeq_lib.config import run_metadata
+from codeq_lib.errors import UserError
 from codeq_lib.evaluate import (COUNTER_KEYS, add_search_arguments, open_policy, open_sandbox,
                                 search_config_from_args, task_seed)
 from codeq_lib.hashing import sha256_text
@@ -40,9 +41,9 @@ def parse_shard(text: str) -> tuple[int, int]:
     try:
         index, count = (int(part) for part in text.split("/"))
     except ValueError:
-        raise ValueError(f"--shard: {text!r} is not of the form i/n (e.g. 0/4)") from None
+        raise UserError(f"--shard: {text!r} is not of the form i/n (e.g. 0/4)") from None
     if count < 1 or not 0 <= index < count:
-        raise ValueError(f"--shard: need 0 <= i < n, got {text!r}")
+        raise UserError(f"--shard: need 0 <= i < n, got {text!r}")
     return index, count
 
 

@@ -18,10 +18,12 @@ from typing import Any, Literal, TypeVar, get_args, get_origin
 
 import yaml
 
+from codeq_lib.errors import UserError
+
 T = TypeVar("T")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A config value is unknown, missing or of the wrong type; the message names the key."""
 
 

@@ -20,6 +20,7 @@ from typing import Any, Callable, Sequence
 from tqdm.auto import tqdm
 
 from codeq_lib.config import from_dict, run_metadata
+from codeq_lib.errors import UserError
 from codeq_lib.hashing import sha256_text
 from codeq_lib.io import write_json
 from codeq_lib.metrics import rate_summary
@@ -42,7 +43,7 @@ def task_seed(base_seed: int, task_id: str) -> int:
 def check_evaluable(tasks: Sequence[Task]) -> None:
     for task in tasks:
         if not task.hidden_tests:
-            raise ValueError(f"task {task.id!r}: field 'hidden_tests' is empty; evaluation scores the answer on hidden tests")
+            raise UserError(f"task {task.id!r}: hidden_tests: is empty; evaluation scores the answer on hidden tests")
 
 
 def evaluate_task(task: Task, policy: Any, sandbox: Any, guard: HiddenTestGuard, mode: str, budget: int,

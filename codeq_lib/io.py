@@ -8,6 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from codeq_lib.errors import UserError
+
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write `text` to `path` via a temporary file in the same folder and an atomic rename."""
@@ -49,7 +51,7 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
             try:
                 yield lineno, json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
+                raise UserError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
 
 
 def read_jsonl(path: str | os.PathLike) -> list[Any]:

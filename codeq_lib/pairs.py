@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from codeq_lib.config import from_dict, load_params, run_metadata
+from codeq_lib.errors import UserError
 from codeq_lib.hashing import normalized_code_hash, sha256_text
 from codeq_lib.io import read_jsonl, write_json, write_jsonl
 
@@ -261,11 +262,14 @@ def build_pairs(
     test_task_ids: Iterable[str] = (),
     test_norm_hashes: Iterable[str] = (),
     config: PairsConfig | None = None,
+    verdicts: list[dict[str, Any]] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Sibling preference pairs from tree nodes (any number of trees, concatenated).
 
     Returns (pairs, report); the report counts candidate sibling pairs, kept pairs and the
     pairs dropped per reason (`DROP_REASONS`), so a round can say why its data shrank.
+    Given a list as `verdicts`, one row per candidate pair is appended to it (task, the two
+    node ids, `drop_reason`: None when kept), for the explorer's pair viewer.
     """
     cfg = config or PairsConfig()
     test_ids, test_hashes = set(test_task_ids), set(test_norm_hashes)
@@ -279,20 +283,32 @@ def build_pairs(
         candidates += n_pairs
         parent = by_id.get((task_id, parent_id))
         shown = prompt_programs(siblings[0]["prompt"]) + ([parent["code"]] if parent and parent.get("code") else [])
-        if task_id in test_ids:
-            dropped["test_split_task"] += n_pairs
-            continue
-        if any(normalized_code_hash(code) in test_hashes for code in shown):
-            dropped["leak"] += n_pairs  # the prompt shows a test program
-            continue
+        group_reason = ("test_split_task" if task_id in test_ids
+                        else "leak" if any(normalized_code_hash(code) in test_hashes for code in shown)  # the prompt
+                        else None)
+        if group_reason:
+            dropped[group_reason] += n_pairs
+            if verdicts is None:
+                continue
         for i, a in enumerate(siblings):
             for b in siblings[i + 1:]:
-                reason, row = _judge(a, b, ctx)
-                if reason:
-                    dropped[reason] += 1
+                if group_reason:
+                    reason, row = group_reason, None
                 else:
-                    rows.append(row)
+                    reason, row = _judge(a, b, ctx)
+                    if reason:
+                        dropped[reason] += 1
+                    else:
+                        rows.append(row)
+                if verdicts is not None:
+                    verdicts.append({"task_id": task_id, "parent_id": parent_id, "a_id": a["id"], "b_id": b["id"],
+                                     "drop_reason": reason, "pair": row})
     rows = _cap_per_task(rows, cfg.max_pairs_per_task, dropped)
+    if verdicts is not None:
+        kept = {id(row) for row in rows}
+        for verdict in verdicts:
+            if verdict["pair"] is not None and id(verdict["pair"]) not in kept:
+                verdict["drop_reason"] = "task_cap"
     check_no_leak(rows, test_ids, test_hashes)
     report = {
         "n_nodes": len(trees_nodes),
@@ -378,7 +394,7 @@ def _config_from_args(args: argparse.Namespace) -> PairsConfig:
     for item in args.set:
         key, sep, value = item.partition("=")
         if not sep:
-            raise SystemExit(f"--set {item!r}: expected KEY=VALUE")
+            raise UserError(f"--set {item!r}: expected KEY=VALUE")
         try:
             base[key] = json.loads(value)
         except json.JSONDecodeError:

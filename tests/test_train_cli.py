@@ -58,14 +58,15 @@ def test_codeq_train_dpo_from_params_and_flags(tmp_path):
     assert rc == 0 and (tmp_path / "fig" / "r1_log.csv").is_file() and (tmp_path / "fig" / "r1_curves.png").is_file()
 
 
-def test_unknown_keys_and_misplaced_flags_are_errors(tmp_path):
+def test_unknown_keys_and_misplaced_flags_are_errors(tmp_path, capsys):
+    # user errors: one line and exit 2 (issue 17); --debug raises them with their traceback
     params = write_params(tmp_path / "params.yaml", lora_rank=8)
-    with pytest.raises(ConfigError, match="lora_rank"):
-        codeq_main(["train", "--params", str(params), "--pairs", "x.jsonl"])
+    assert codeq_main(["train", "--params", str(params), "--pairs", "x.jsonl"]) == 2
+    assert "lora_rank" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="nonsense"):
-        codeq_main(["train", "--pairs", "x.jsonl", "--set", "nonsense=1"])
-    with pytest.raises(ValueError, match="--tasks"):
-        codeq_main(["train", "--trainer", "dpo", "--tasks", "t.jsonl"])
+        codeq_main(["train", "--pairs", "x.jsonl", "--set", "nonsense=1", "--debug"])
+    assert codeq_main(["train", "--trainer", "dpo", "--tasks", "t.jsonl"]) == 2
+    assert capsys.readouterr().err.strip() == "codeq train: --tasks applies to --trainer grpo; DPO trains on --pairs"
     with pytest.raises(ValueError, match="no logged training steps"):
         log = tmp_path / "empty.jsonl"
         write_jsonl(log, [{"train_loss": 0.1}])

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from codeq_lib.errors import UserError, located
 from codeq_lib.io import atomic_write_text
 
 SCHEMA_VERSION = 1
@@ -45,14 +46,13 @@ OPTIONAL = (
 )
 
 
-class TaskFileError(ValueError):
-    """A task file is malformed; the message names the file, line and field."""
+class TaskFileError(UserError):
+    """A task file is malformed; the message names the file, line and field:
+    `<file>:<line>: <field>: <what is wrong and what is allowed>`."""
 
     def __init__(self, path: str | Path, line: int | None, field_name: str | None, message: str):
-        self.path, self.line, self.field = str(path), line, field_name
-        where = self.path + (f":{line}" if line else "")
-        what = f" field {field_name!r}" if field_name else ""
-        super().__init__(f"{where}:{what} {message}".replace(": ", ": ", 1))
+        self.path, self.line, self.field, self.message = str(path), line, field_name, message
+        super().__init__(located(self.path, line, field_name, message))
 
 
 @dataclass
@@ -172,7 +172,9 @@ def task_from_dict(obj: Any, path: str | Path = "<dict>", line: int | None = Non
     for name, allowed in (("category", CATEGORIES), ("difficulty", DIFFICULTIES),
                           ("return_type", RETURN_TYPES), ("compare", COMPARE_MODES)):
         if obj.get(name) is not None and obj[name] not in allowed:
-            raise TaskFileError(path, line, name, f"{obj[name]!r} is not one of {list(allowed)}")
+            # category and difficulty are optional labels a user's own bug may not have
+            hint = "; leave the field out when it is not known" if name in ("category", "difficulty") else ""
+            raise TaskFileError(path, line, name, f"{obj[name]!r} is not one of {list(allowed)}{hint}")
     arg_types = obj.get("arg_types")
     if arg_types is not None:
         if not isinstance(arg_types, list) or any(a is not None and a not in ARG_TYPES for a in arg_types):

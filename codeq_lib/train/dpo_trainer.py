@@ -42,6 +42,7 @@ from trl.trainer.dpo_trainer import DataCollatorForPreference
 from trl.trainer.utils import add_fused_lm_head
 
 from codeq_lib.config import resolved, run_metadata
+from codeq_lib.errors import UserError
 from codeq_lib.io import iter_jsonl, write_json, write_jsonl
 from codeq_lib.train.dpo_config import DPOConfig
 
@@ -199,12 +200,12 @@ def load_pairs_dataset(path: str | os.PathLike, cfg: DPOConfig):
         # a seeded draw, never the file's first N (which are the first few tasks' pairs)
         rows = sorted(random.Random(cfg.seed).sample(rows, cfg.max_pairs), key=lambda item: item[0])
     if not rows:
-        raise ValueError(f"{path}: no preference pairs to train on")
+        raise UserError(f"{path}: no preference pairs to train on")
     records = []
     for lineno, row in rows:
         missing = [key for key in PAIR_COLUMNS if key not in row]
         if missing:
-            raise ValueError(f"{path}:{lineno}: pair is missing field(s) {missing}")
+            raise UserError(f"{path}:{lineno}: {missing[0]}: is missing; a pair needs {list(PAIR_COLUMNS)}")
         record = {key: row[key] for key in PAIR_COLUMNS}
         record["label_smoothing"] = pair_smoothing(row.get("weight"), cfg.confidence_weighting, cfg.label_smoothing)
         records.append(record)
