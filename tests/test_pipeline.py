@@ -82,8 +82,17 @@ def test_every_stage_wrote_consistent_outputs(tiny_repo):
                  "results/data/report.json", "models/base/config.json", "models/round1/config.json",
                  "models/round2/config.json", "runs/round1/collect/trees.jsonl",
                  "runs/round2/pairs/pairs.jsonl", "results/tables/main.csv", "results/results.md",
-                 "figures/rounds.png", "figures/by_budget.png", "notebooks/out/07_explore_trees.ipynb"]:
+                 "figures/rounds.png", "figures/by_budget.png", "notebooks/out/07_explore_trees.ipynb",
+                 "runs/select/choice.json", "results/metrics/paired.json"]:
         assert (repo / path).exists(), path
+    choice = json.loads((repo / "runs/select/choice.json").read_text())
+    assert choice["trainer"] in ("dpo", "rft") and set(choice["candidates"]) == {"base", "dpo", "rft"}
+    assert all(path.endswith("_val.jsonl") for path in choice["validation_files"])
+    for round_ in (1, 2):  # each round's policy is the base plus its adapter, unmerged
+        record = json.loads((repo / f"models/round{round_}/codeq_policy.json").read_text())
+        assert record["base"] == "models/base"
+    paired = json.loads((repo / "results/metrics/paired.json").read_text())
+    assert {e["kind"] for e in paired} >= {"round_vs_base", "strategy_vs_strategy"}
     from codeq_lib.hashing import normalized_code_hash
 
     def tasks_of(pattern):
