@@ -79,8 +79,8 @@ def tiny_repo(tmp_path_factory):
 def test_every_stage_wrote_consistent_outputs(tiny_repo):
     repo, _ = tiny_repo
     for path in ["data/tasks/curriculum_train.jsonl", "data/tasks/curriculum_test.jsonl",
-                 "results/data/report.json", "models/base/config.json", "models/round1/config.json",
-                 "models/round2/config.json", "runs/round1/collect/trees.jsonl",
+                 "results/data/report.json", "models/base/config.json", "models/round1/codeq_policy.json",
+                 "models/round2/codeq_policy.json", "runs/round1/collect/trees.jsonl",
                  "runs/round2/pairs/pairs.jsonl", "results/tables/main.csv", "results/results.md",
                  "figures/rounds.png", "figures/by_budget.png", "notebooks/out/07_explore_trees.ipynb",
                  "runs/select/choice.json", "results/metrics/paired.json"]:

@@ -90,5 +90,5 @@ def test_codeq_train_rft_fine_tunes_on_winners(tmp_path):
     assert summary["trainer"] == "rft" and summary["steps"] == 2 and summary["finite"] and summary["n_examples"] == 4
     weights = load_file(str(out / "adapter" / "adapter_model.safetensors"))
     assert any("lora_B" in name and tensor.abs().sum() > 0 for name, tensor in weights.items())  # B starts at 0
-    with pytest.raises(ValueError, match="winners"):
-        codeq_main(["train", "--trainer", "rft", "--pairs", "p.jsonl", "--out", str(tmp_path / "x")])
+    # a user error: one line, exit 2 (codeq_lib/cli.py)
+    assert codeq_main(["train", "--trainer", "rft", "--pairs", "p.jsonl", "--out", str(tmp_path / "x")]) == 2

@@ -64,7 +64,7 @@ def flag_overrides(args: argparse.Namespace, trainer: str) -> dict[str, Any]:
     given = {field_name: getattr(args, flag) for flag, field_name in mapping.items()
              if getattr(args, flag, None) is not None}
     if trainer == "rft" and (args.pairs is not None or args.ref is not None or args.tasks is not None):
-        raise ValueError("--trainer rft trains on --winners (the pairs stage's winners.jsonl)")
+        raise UserError("--trainer rft trains on --winners (the pairs stage's winners.jsonl)")
     if trainer == "grpo" and (args.pairs is not None or args.ref is not None):
         raise UserError("--pairs and --ref apply to --trainer dpo; GRPO trains on --tasks")
     if trainer == "dpo" and args.tasks is not None:
@@ -127,7 +127,8 @@ def run_cli(args: argparse.Namespace) -> int:
         print(json.dumps(write_report(args.log, args.out_dir, args.name)))
         return 0
     trainer, cfg = resolve_config(args)
-    flag, data = ("--pairs", cfg.pairs) if trainer == "dpo" else ("--tasks", cfg.tasks)
+    flag, data = {"dpo": ("--pairs", getattr(cfg, "pairs", None)), "rft": ("--winners", getattr(cfg, "winners", None)),
+                  "grpo": ("--tasks", getattr(cfg, "tasks", None))}[trainer]
     if not data:  # checked before minutes of model loading, not after
         raise UserError(f"{flag}: not given; {trainer.upper()} needs the file to train on")
     if not Path(data).is_file():
