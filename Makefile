@@ -1,7 +1,7 @@
 # The two set-up commands of the README:
 #   make repro   - create the environment if needed, then regenerate everything (dvc repro)
 #   make test    - create the environment if needed, then run the whole test suite
-.PHONY: env repro test bench
+.PHONY: env repro test bench serve
 
 env:
 	bash scripts/setup_env.sh
@@ -17,3 +17,7 @@ test: env
 bench: env
 	bash scripts/ensure_docker.sh
 	. .venv/bin/activate && python bench/sandbox.py && python bench/generation.py && python bench/decode.py && python bench/train.py
+
+# serve every round's policy (base + LoRA adapters, unmerged) with vLLM on a GPU machine
+serve:
+	bash scripts/serve_vllm.sh

@@ -116,3 +116,19 @@ def test_pure_helpers():
     assert p_yes_from_top_logprobs([{"token": " yes", "logprob": 0.0}, {"token": "x", "logprob": -1.0}]) == 1.0
     assert p_yes_from_top_logprobs([{"token": "Yes", "logprob": math.log(0.3)},
                                     {"token": " no", "logprob": math.log(0.1)}]) == pytest.approx(0.75)
+
+
+def test_a_rounds_policy_is_served_under_its_folder_name(tmp_path):
+    """scripts/serve_vllm.sh serves the base as "base" and models/round<r> (an adapter policy)
+    as "round<r>"; `served_name` routes a stage's policy path to that name."""
+    import json as _json
+
+    from codeq_lib.policy.models import POLICY_RECORD
+    from codeq_lib.policy.openai_backend import served_name
+
+    round2 = tmp_path / "models" / "round2"
+    round2.mkdir(parents=True)
+    (round2 / POLICY_RECORD).write_text(_json.dumps({"base": "models/base"}))
+    plain = tmp_path / "models" / "base"
+    plain.mkdir()
+    assert (served_name(str(round2)), served_name(str(plain))) == ("round2", "base")

@@ -155,3 +155,41 @@ class OpenAIPolicy:
             self.stats.critic_calls += 1
             self.stats.prompt_tokens += sum(tokens for _, tokens in results)
         return [score for score, _ in results]
+
+
+# ---------------------------------------------------------------- a round's policy on vLLM
+
+
+def served_name(model: str) -> str:
+    """The name a served policy answers to (scripts/serve_vllm.sh): "base" for the base
+    checkpoint, the folder's name (round1, round2, ...) for a round's adapter policy.
+
+    >>> served_name("models/base")
+    'base'
+    """
+    from pathlib import Path
+
+    from codeq_lib.policy.models import policy_record
+
+    path = Path(model)
+    return path.name if path.is_dir() and policy_record(path) is not None else "base"
+
+
+def served_policy(base_url: str, model: str, **options: Any) -> OpenAIPolicy:
+    """An `OpenAIPolicy` on a vLLM server started by scripts/serve_vllm.sh, sampling from
+    `model`: the base, or a round's adapter policy (base + LoRA, unmerged; the server loads
+    the adapter at run time through `/v1/load_lora_adapter` if it does not list it yet, which
+    needs VLLM_ALLOW_RUNTIME_LORA_UPDATING=True, as the script sets)."""
+    from pathlib import Path
+
+    policy = OpenAIPolicy(base_url=base_url, model=served_name(model), **options)
+    if policy.model != "base":
+        url = base_url.rstrip("/") + "/models"
+        try:
+            with urllib.request.urlopen(url, timeout=policy.timeout_s) as response:
+                listed = {entry.get("id") for entry in json.loads(response.read()).get("data", [])}
+        except (urllib.error.URLError, TimeoutError, ConnectionError, json.JSONDecodeError) as exc:
+            raise ServerError(f"{url}: {exc}") from None
+        if policy.model not in listed:
+            policy.post("/load_lora_adapter", {"lora_name": policy.model, "lora_path": str(Path(model).resolve())})
+    return policy
