@@ -94,7 +94,8 @@ def merge_shards(out_dir: str | Path, tasks: Sequence[Task], count: int) -> dict
         if count > 1:  # an unsharded run is also its run log: tasks beyond the list stay (resume keeps them)
             rows = [row for row in rows if row["task_id"] in mine]
         results.update((row["task_id"], row) for row in rows)
-        for node in read_jsonl(out_dir / f"trees{suffix}.jsonl"):
+        tree_file = out_dir / f"trees{suffix}.jsonl"
+        for node in read_jsonl(tree_file) if tree_file.exists() else []:
             if node["task_id"] in results:
                 trees.setdefault(node["task_id"], []).append(node)
     ids = sorted(results, key=lambda task_id: (order.get(task_id, len(order)), task_id))

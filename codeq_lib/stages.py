@@ -53,14 +53,19 @@ def _stamped(identity: dict[str, Any]) -> dict[str, Any]:
     return {**identity, "tasks": _task_hashes(identity.get("tasks", []))}
 
 
+def _decides(stamped: dict[str, Any]) -> str:
+    """Hash of what decides a stamped run's results, its task list included (not its shard)."""
+    return json_hash({**_what_decides_a_task(stamped), "tasks": stamped.get("tasks")})
+
+
 def wait_for_identity(out_dir: str | Path, identity: dict[str, Any], timeout_s: float = 1800.0) -> None:
     """Block until `out_dir` carries `identity` (rank 0 of a launcher resets and stamps the
     folder; the other ranks start writing their shards only after that)."""
     import time
 
-    stamp, want = Path(out_dir) / "identity.json", json_hash(_stamped(identity))
+    stamp, want = Path(out_dir) / "identity.json", _decides(_stamped(identity))
     deadline = time.monotonic() + timeout_s
-    while not (stamp.exists() and json.loads(stamp.read_text()).get("hash") == want):
+    while not (stamp.exists() and _decides(json.loads(stamp.read_text()).get("identity", {})) == want):
         if time.monotonic() > deadline:
             raise TimeoutError(f"{stamp}: rank 0 did not stamp this run's identity within {timeout_s:.0f} s")
         time.sleep(1.0)
