@@ -7,6 +7,11 @@ structural choice of the profile stays: its task sources and files, strategies, 
 critic weight alpha of the ablations, the critic in the default search, pair building and
 DPO settings. `check_tables` then says whether every table has the rows the profile asks
 for: all five strategies, every K and alpha, every policy and mode.
+
+A random model's rewrites extract to no program (they all merge into one child), so the
+pipeline's pairs stage finds no sibling pairs and its rounds stay untrained (the train stage
+says so). The script therefore also runs `codeq train` with the profile's train.dpo settings
+on the fixture pairs (tests/data/pairs_tiny.jsonl) and reports it as `dpo_check`.
 """
 
 from __future__ import annotations
@@ -23,19 +28,19 @@ import yaml
 from codeq_lib.study.policies import TINY_QWEN2_MODEL
 
 STRATEGIES = ["single_pass", "best_of_n", "refine", "mcts", "rex"]
-TINY_SEARCH = {"max_new_tokens": 16, "top_p": 1.0}
-TINY_SANDBOX = {"workers": 1, "timeout_s": 5.0}
+TINY_SEARCH = {"max_new_tokens": 8, "top_p": 1.0}
+# 1 s: a DebugBench bug that loops forever costs its timeout at every run of the buggy root
+TINY_SANDBOX = {"workers": 1, "timeout_s": 1.0}
 TINY_SAMPLING = {"device": "cpu", "quantize_4bit": False, "processes": 1, "concurrency": 8,
                  "search": TINY_SEARCH, "sandbox": TINY_SANDBOX}
 TINY = {
     "prepare": {"debugbench_limit": 30, "mbpp_limit": 10, "n_random": 1, "workers": 2,
                 "mutate_sources": ["debugbench"]},
     "convert": {"source": TINY_QWEN2_MODEL, "dtype": "auto"},
-    "collect": {**TINY_SAMPLING, "budget": 2, "limit": 3},
-    "pairs": {"threshold": 0.0},
+    "collect": {**TINY_SAMPLING, "budget": 2, "limit": 2},
     "train": {"dpo": {"device": "cpu", "dtype": "auto", "max_steps": 1, "batch_size": 2, "per_device_batch_size": 1,
-                      "max_length": 256, "lora_r": 2, "lora_alpha": 4, "gradient_checkpointing": False}},
-    "evaluate": {**TINY_SAMPLING, "budget": 2, "limit": 3},
+                      "max_length": 256, "lora_r": 2, "lora_alpha": 4}},
+    "evaluate": {**TINY_SAMPLING, "budget": 2, "limit": 2},
     "ablations": {**TINY_SAMPLING, "budget": 2, "limit": 2},
     "results": {"budgets": [1, 2]},
 }
@@ -88,7 +93,15 @@ def check_tables(tables_dir: str | Path, params: dict[str, Any]) -> dict[str, An
         n_eval = min(n_eval, params["evaluate"]["limit"] or n_eval)
     if len(mcts) != 1 or (n_eval is not None and int(mcts["n"].iloc[0]) != n_eval):
         problems["main_mcts_row"] = {"want": f"one row, n={n_eval}", "got": mcts[["budget", "n"]].to_dict("records")}
-    return {"strategies": list(strategies["mode"]), "tables": got, "problems": problems, "ok": not problems}
+    return {"strategies": sorted(set(strategies["mode"]), key=STRATEGIES.index), "tables": got, "problems": problems,
+            "ok": not problems}
+
+
+def check_dpo_run(out_dir: str | Path) -> dict[str, Any]:
+    """A DPO run with the profile's train.dpo settings (`codeq train`): it trained, its loss is finite."""
+    summary = json.loads((Path(out_dir) / "run.json").read_text())["summary"]
+    return {"steps": summary["steps"], "final_loss": summary["final_loss"], "finite": summary["finite"],
+            "ok": summary["steps"] >= 1 and bool(summary["finite"])}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,12 +113,18 @@ def main(argv: list[str] | None = None) -> int:
     check = sub.add_parser("check", help="check the results tables; the last stdout line is JSON")
     check.add_argument("--params", default="params.yaml")
     check.add_argument("--tables", default="results/tables")
+    check.add_argument("--dpo-run", default=None, help="a `codeq train` output folder to check too")
     args = parser.parse_args(argv)
     if args.command == "params":
         params = tiny_full_profile(yaml.safe_load(Path(args.profile).read_text()))
         Path(args.out).write_text(yaml.safe_dump(params, sort_keys=False))
         return 0
     report = check_tables(args.tables, yaml.safe_load(Path(args.params).read_text()))
+    train = json.loads(Path("runs/round1/train/summary.json").read_text()) if Path("runs/round1/train/summary.json").exists() else {}
+    report["round1_trained"] = bool(train.get("trained"))
+    if args.dpo_run:
+        report["dpo_check"] = check_dpo_run(args.dpo_run)
+        report["ok"] = report["ok"] and report["dpo_check"]["ok"]
     print(json.dumps(report, sort_keys=True))
     return 0 if report["ok"] else 1
 
