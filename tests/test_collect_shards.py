@@ -80,3 +80,12 @@ def test_ray_fanout_with_two_workers_merges_into_the_unsharded_run(task_file, un
     summary = run_collect(cfg, TINY_MODEL, str(out), round=1)
     assert summary["n_tasks"] == 5 and sorted(s["shard"] for s in summary["shards"]) == [[0, 2], [1, 2]]
     assert comparable(out) == comparable(unsharded)
+
+
+def test_doctests_of_collect():
+    import doctest
+
+    from codeq_lib import collect
+
+    failed, attempted = doctest.testmod(collect)
+    assert failed == 0 and attempted >= 2

@@ -141,3 +141,14 @@ def test_full_profile_samples_on_cuda_and_records_it():
         assert stages.load_options(cfg) == {"device": "cuda", "quantize_4bit": False}
     assert params["train"]["dpo"]["device"] == "cuda"
     assert dataclasses.asdict(from_dict(stages.CollectStage, params["collect"], where="collect"))["fanout"] == {}
+
+
+def test_doctests_of_hf_policy_and_metrics():
+    import doctest
+
+    from codeq_lib import metrics
+    from codeq_lib.policy import hf_policy
+
+    for module in (hf_policy, metrics):
+        failed, attempted = doctest.testmod(module)
+        assert failed == 0 and attempted >= 1, module.__name__

@@ -61,3 +61,12 @@ def test_two_process_dpo_under_accelerate_launch(tmp_path):
     lora_b = [tensor for name, tensor in weights.items() if "lora_B" in name]
     assert lora_b and any(float(t.abs().sum()) > 0 for t in lora_b), "LoRA B starts at zero and must have moved"
     assert (tmp_path / "out" / "train_curves.png").is_file()
+
+
+def test_doctests_of_distributed():
+    import doctest
+
+    from codeq_lib.train import distributed
+
+    failed, attempted = doctest.testmod(distributed)
+    assert failed == 0 and attempted >= 3
