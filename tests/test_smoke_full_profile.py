@@ -28,4 +28,4 @@ def test_full_profile_smoke_run_has_every_row():
     assert report["strategies"] == ["single_pass", "best_of_n", "refine", "mcts", "rex"]
     assert report["tables"]["K"] == [2, 5, 8] and report["tables"]["alpha"] == [0.0, 0.25, 0.5, 0.75, 1.0]
     assert report["tables"]["policies"] == ["base", "round1", "round2"]
-    assert report["dpo_check"]["finite"] and report["dpo_check"]["steps"] >= 1
+    assert report["dpo_check"]["finite"] and report["dpo_check"]["steps"] >= 1 and report["dpo_check"]["lora_moved"]

@@ -38,8 +38,9 @@ TINY = {
                 "mutate_sources": ["debugbench"]},
     "convert": {"source": TINY_QWEN2_MODEL, "dtype": "auto"},
     "collect": {**TINY_SAMPLING, "budget": 2, "limit": 2},
+    # one real update: no warm-up step at learning rate 0
     "train": {"dpo": {"device": "cpu", "dtype": "auto", "max_steps": 1, "batch_size": 2, "per_device_batch_size": 1,
-                      "max_length": 256, "lora_r": 2, "lora_alpha": 4}},
+                      "max_length": 256, "lora_r": 2, "lora_alpha": 4, "warmup_ratio": 0.0}},
     "evaluate": {**TINY_SAMPLING, "budget": 2, "limit": 2},
     "ablations": {**TINY_SAMPLING, "budget": 2, "limit": 2},
     "results": {"budgets": [1, 2]},
@@ -98,10 +99,15 @@ def check_tables(tables_dir: str | Path, params: dict[str, Any]) -> dict[str, An
 
 
 def check_dpo_run(out_dir: str | Path) -> dict[str, Any]:
-    """A DPO run with the profile's train.dpo settings (`codeq train`): it trained, its loss is finite."""
+    """A DPO run with the profile's train.dpo settings (`codeq train`): it trained, its loss is
+    finite, and the LoRA weights moved (peft starts every lora_B at zero)."""
+    from safetensors.torch import load_file
+
     summary = json.loads((Path(out_dir) / "run.json").read_text())["summary"]
+    weights = load_file(str(Path(out_dir) / "adapter" / "adapter_model.safetensors"))
+    moved = any(float(tensor.abs().sum()) > 0 for name, tensor in weights.items() if "lora_B" in name)
     return {"steps": summary["steps"], "final_loss": summary["final_loss"], "finite": summary["finite"],
-            "ok": summary["steps"] >= 1 and bool(summary["finite"])}
+            "lora_moved": moved, "ok": summary["steps"] >= 1 and bool(summary["finite"]) and moved}
 
 
 def main(argv: list[str] | None = None) -> int:
