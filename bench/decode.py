@@ -51,7 +51,7 @@ def load_side(model: str, dtype: str, attn: str, decoder: str):
     from codeq_lib.policy.models import load_model_and_tokenizer
 
     if decoder == "call" and dtype == "auto":
-        policy = load_policy(model)
+        policy = load_policy(model, device="cpu")  # a CPU benchmark, also on a machine with a GPU
         policy.decoder = decoder  # the per-call loop, as the policy sampled before the engine
         return policy
     loaded, tokenizer, name = load_model_and_tokenizer(model, "cpu", dtype, attn_implementation=attn)

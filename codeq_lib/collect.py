@@ -8,13 +8,19 @@ Resumable: each finished task's tree and one result line are appended and fsynce
 (`RunLog`); a killed run restarts where it stopped, redoing nothing finished and losing
 nothing. Shardable: `--shard i/n` keeps the tasks whose id hashes to i mod n (stable under
 reordering), writing `trees.shard-i-of-n.jsonl` / `results.shard-i-of-n.jsonl`, so any
-runner (a job array, `accelerate launch`, xargs) can fan shards out.
+runner can fan shards out: `--shard auto` takes the launcher's RANK / WORLD_SIZE (torchrun,
+`accelerate launch`; each rank then samples on its LOCAL_RANK GPU), and the Ray entry point
+(`study/ray_collect.py`) runs one shard per Ray task. Whichever shard finishes last merges
+them (`merge_shards`) into `trees.jsonl` / `results.jsonl` in the task file's order, which
+is exactly what one unsharded run writes (it is put in the same order when it finishes).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+import os
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -26,7 +32,7 @@ from codeq_lib.errors import UserError
 from codeq_lib.evaluate import (COUNTER_KEYS, add_search_arguments, open_policy, open_sandbox,
                                 search_config_from_args, task_seed)
 from codeq_lib.hashing import sha256_text
-from codeq_lib.io import write_json
+from codeq_lib.io import atomic_write_text, read_jsonl, write_json
 from codeq_lib.search import MODES, SearchConfig, run_search, training_reward_tests
 from codeq_lib.search.runlog import RunLog
 from codeq_lib.data.tasks import Task, load_tasks
@@ -47,6 +53,21 @@ def parse_shard(text: str) -> tuple[int, int]:
     return index, count
 
 
+def launcher_shard(environ: dict[str, str] | None = None) -> tuple[int, int]:
+    """(RANK, WORLD_SIZE) as torchrun / `accelerate launch` set them; (0, 1) without a launcher.
+
+    >>> launcher_shard({"RANK": "3", "WORLD_SIZE": "8"}), launcher_shard({})
+    ((3, 8), (0, 1))
+    """
+    environ = os.environ if environ is None else environ
+    return parse_shard(f"{environ.get('RANK', 0)}/{environ.get('WORLD_SIZE', 1)}")
+
+
+def resolve_shard(text: str) -> tuple[int, int]:
+    """'i/n', or 'auto': the launcher's rank and world size (`launcher_shard`)."""
+    return launcher_shard() if text == "auto" else parse_shard(text)
+
+
 def in_shard(task_id: str, shard: tuple[int, int]) -> bool:
     index, count = shard
     return int(sha256_text(task_id)[:12], 16) % count == index
@@ -54,6 +75,50 @@ def in_shard(task_id: str, shard: tuple[int, int]) -> bool:
 
 def shard_suffix(shard: tuple[int, int]) -> str:
     return "" if shard[1] == 1 else f".shard-{shard[0]}-of-{shard[1]}"
+
+
+def merge_shards(out_dir: str | Path, tasks: Sequence[Task], count: int) -> dict[str, Any] | None:
+    """Once all `count` shards of `tasks` are finished in `out_dir`, write `trees.jsonl`,
+    `results.jsonl` and `collect.json` for the whole run: every task's rows in the order of
+    `tasks`, each tree's nodes in the order they were written. Returns the summary, or None
+    while a shard is unfinished. Deterministic, so the last two shards to finish may both
+    merge (atomic writes of the same bytes). With count 1 it puts the one run in that order."""
+    out_dir = Path(out_dir)
+    order = {task.id: index for index, task in enumerate(tasks)}
+    results, trees = {}, {}
+    for index in range(count):
+        suffix = shard_suffix((index, count))
+        mine = {task.id for task in tasks if in_shard(task.id, (index, count))}
+        rows = read_jsonl(out_dir / f"results{suffix}.jsonl") if (out_dir / f"results{suffix}.jsonl").exists() else []
+        if {row["task_id"] for row in rows} & mine != mine:
+            return None
+        if count > 1:  # an unsharded run is also its run log: tasks beyond the list stay (resume keeps them)
+            rows = [row for row in rows if row["task_id"] in mine]
+        results.update((row["task_id"], row) for row in rows)
+        tree_file = out_dir / f"trees{suffix}.jsonl"
+        for node in read_jsonl(tree_file) if tree_file.exists() else []:
+            if node["task_id"] in results:
+                trees.setdefault(node["task_id"], []).append(node)
+    ids = sorted(results, key=lambda task_id: (order.get(task_id, len(order)), task_id))
+    atomic_write_text(out_dir / "trees.jsonl", "".join(json.dumps(node, sort_keys=True, default=str) + "\n"
+                                                       for task_id in ids for node in trees.get(task_id, [])))
+    atomic_write_text(out_dir / "results.jsonl", "".join(json.dumps(results[task_id], sort_keys=True, default=str) + "\n"
+                                                         for task_id in ids))
+    summary = summarise([results[task_id] for task_id in ids if task_id in order], shards=count)
+    write_json(out_dir / "collect.json", summary)
+    return summary
+
+
+def summarise(rows: list[dict], **extra: Any) -> dict[str, Any]:
+    """A collection's summary from its result rows."""
+    rows = list(rows)
+    summary = {**extra, "n_tasks": len(rows), "solved": sum(r["answer_passes"] for r in rows),
+               "nodes": sum(r["nodes"] for r in rows)}
+    if rows:
+        summary |= {"mode": rows[0]["mode"], "budget": rows[0]["budget"]}
+    for key in COUNTER_KEYS:
+        summary[key] = sum(r["counters"].get(key, 0) for r in rows)
+    return summary
 
 
 def collect_one(task: Task, policy: Any, sandbox: Any, mode: str, budget: int, config: SearchConfig,
@@ -103,11 +168,11 @@ def collect(tasks: Sequence[Task], policy: Any, sandbox: Any, mode: str = "mcts"
         if on_task_done is not None:
             on_task_done(row)
     rows = [row for row in log.results() if in_shard(row["task_id"], shard)]
-    summary = {"shard": list(shard), "n_tasks": len(rows), "solved": sum(r["answer_passes"] for r in rows),
-               "nodes": sum(r["nodes"] for r in rows), "mode": mode, "budget": budget}
-    for key in COUNTER_KEYS:
-        summary[key] = sum(r["counters"].get(key, 0) for r in rows)
+    summary = {**summarise(rows, shard=list(shard)), "mode": mode, "budget": budget}
     write_json(out_dir / f"collect{suffix}.json", summary)
+    merged = merge_shards(out_dir, tasks, shard[1])
+    if merged is not None and shard[1] > 1:
+        summary["merged"] = merged
     return summary
 
 
@@ -115,12 +180,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tasks", required=True, help="TRAINING split task file (all its tests are used as reward)")
     parser.add_argument("--out", required=True, help="output folder (resumed if it exists)")
     parser.add_argument("--mode", default="mcts", choices=list(MODES), help="search strategy")
-    parser.add_argument("--shard", default="0/1", help="i/n: this process collects shard i of n")
+    parser.add_argument("--shard", default="auto",
+                        help="i/n: this process collects shard i of n; auto: the launcher's RANK/WORLD_SIZE "
+                             "(torchrun, accelerate launch), 0/1 without one")
     add_search_arguments(parser)
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    shard = parse_shard(args.shard)
+    shard = resolve_shard(args.shard)
     tasks = load_tasks(args.tasks)[: args.limit]
     config = search_config_from_args(args)
     start = time.perf_counter()
@@ -128,6 +195,6 @@ def run_cli(args: argparse.Namespace) -> int:
     with open_sandbox(args) as sandbox:
         summary = collect(tasks, policy, sandbox, args.mode, args.budget, config, args.out, shard,
                           round=args.round, progress=not args.no_progress, concurrency=args.concurrency)
-    print(f"collected shard {args.shard}: {summary['n_tasks']} tasks, {summary['nodes']} nodes, "
+    print(f"collected shard {shard[0]}/{shard[1]}: {summary['n_tasks']} tasks, {summary['nodes']} nodes, "
           f"{summary['llm_calls']} LLM calls; {time.perf_counter() - start:.1f}s -> {args.out}")
     return 0

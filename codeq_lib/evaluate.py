@@ -219,6 +219,11 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budget", type=int, default=20, help="LLM calls (rollouts) per task")
     parser.add_argument("--model", default="embedded", help="'embedded', a hub id, a local HF dir or a .gguf file")
     parser.add_argument("--adapter", default=None, help="optional LoRA adapter directory")
+    parser.add_argument("--device", default="auto",
+                        help="auto (CUDA if any; under a launcher the LOCAL_RANK GPU), cuda (stop without CUDA), cpu")
+    parser.add_argument("--quantize-4bit", action="store_true",
+                        help="NF4 weights (CUDA + bitsandbytes: pip install -e .[gpu]); a merged round is sampled as "
+                             "the 4-bit base plus its adapters")
     parser.add_argument("--backend", default="subprocess", choices=["subprocess", "docker"], help="sandbox backend")
     parser.add_argument("--workers", type=int, default=2, help="sandbox worker processes")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per candidate run")
@@ -247,7 +252,7 @@ def search_config_from_args(args: argparse.Namespace) -> SearchConfig:
 def open_policy(args: argparse.Namespace):
     from codeq_lib.policy import load_policy
 
-    return load_policy(args.model, adapter=args.adapter)
+    return load_policy(args.model, adapter=args.adapter, device=args.device, quantize_4bit=args.quantize_4bit)
 
 
 def open_sandbox(args: argparse.Namespace):

@@ -15,10 +15,14 @@ from typing import Sequence
 
 
 def wilson_ci(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """95% Wilson score interval of a proportion.
+    """95% Wilson score interval of a proportion. At 0 (or n) successes the bound is exactly
+    0 (or 1): the formula's centre - half is then a rounding residue (5.6e-17 at 0/3), which
+    made the interval exclude the rate itself and a plot's error bar negative.
 
     >>> [round(x, 4) for x in wilson_ci(5, 10)]
     [0.2366, 0.7634]
+    >>> wilson_ci(0, 3)[0], wilson_ci(3, 3)[1]
+    (0.0, 1.0)
     """
     if n < 0 or successes < 0 or successes > n:
         raise ValueError(f"wilson_ci: need 0 <= successes <= n, got successes={successes}, n={n}")
@@ -28,7 +32,9 @@ def wilson_ci(successes: int, n: int, z: float = 1.959963984540054) -> tuple[flo
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)
+    hi = 1.0 if successes == n else min(1.0, centre + half)
+    return (lo, hi)
 
 
 def bootstrap_ci(values: Sequence[float], n_boot: int = 2000, seed: int = 0,

@@ -27,7 +27,7 @@ def rate_bars(df: pd.DataFrame, x: str, hue: str, title: str, ylabel: str = "sol
         pos = np.arange(len(xs)) + (i - (len(hues) - 1) / 2) * width
         rate = sub["rate"].to_numpy(dtype=float)
         err = np.vstack([rate - sub["lo"].to_numpy(dtype=float), sub["hi"].to_numpy(dtype=float) - rate])
-        ax.bar(pos, rate, width, yerr=np.nan_to_num(err), capsize=3, label=str(value))
+        ax.bar(pos, rate, width, yerr=np.clip(np.nan_to_num(err), 0.0, None), capsize=3, label=str(value))
         for p, r, n in zip(pos, rate, sub["n"]):
             if not np.isnan(r):
                 ax.text(p, 0.01, f"n={int(n)}", ha="center", va="bottom", fontsize=6, rotation=90)

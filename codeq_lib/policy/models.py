@@ -233,18 +233,46 @@ def tiny_llama_config(vocab_size: int, shape: TinyShape = TinyShape(), **token_i
     )
 
 
-def make_tiny_random_model(
-    out_dir: str | os.PathLike, seed: int = 0, shape: TinyShape = TinyShape(), overwrite: bool = True
-) -> Path:
-    """Write a randomly initialised tiny SmolLM2-architecture model plus the embedded
-    model's real tokenizer (chat template included) as an HF dir, for fast tests
-    (TRL's tests use tiny random models the same way). Same seed -> same weights."""
-    import torch
-    from transformers import AutoTokenizer, GenerationConfig, LlamaForCausalLM
+def tiny_qwen2_config(vocab_size: int, shape: TinyShape = TinyShape(), **token_ids: Any):
+    """Qwen2.5-Coder-7B's architecture (Qwen2: q/k/v biases, untied head, rope theta 1e6,
+    RMSNorm eps 1e-6) at a tiny size: the full profile's stand-in on a CPU."""
+    from transformers import Qwen2Config
 
+    return Qwen2Config(
+        vocab_size=vocab_size,
+        hidden_size=shape.hidden_size,
+        intermediate_size=shape.intermediate_size,
+        num_hidden_layers=shape.num_hidden_layers,
+        num_attention_heads=shape.num_attention_heads,
+        num_key_value_heads=shape.num_key_value_heads,
+        max_position_embeddings=8192,
+        rms_norm_eps=1e-6,
+        rope_theta=1000000.0,
+        tie_word_embeddings=False,
+        **token_ids,
+    )
+
+
+TINY_ARCHITECTURES = ("llama", "qwen2")
+
+
+def make_tiny_random_model(
+    out_dir: str | os.PathLike, seed: int = 0, shape: TinyShape = TinyShape(), overwrite: bool = True,
+    architecture: str = "llama",
+) -> Path:
+    """Write a randomly initialised tiny model plus the embedded model's real tokenizer (chat
+    template included) as an HF dir, for fast tests (TRL's tests use tiny random models the
+    same way). `architecture`: "llama" (SmolLM2's) or "qwen2" (Qwen2.5-Coder's; the tokenizer
+    is still SmolLM2's, as no Qwen tokenizer is on disk). Same seed -> same weights."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
+
+    if architecture not in TINY_ARCHITECTURES:
+        raise ModelLoadError(f"tiny random model: architecture {architecture!r} is not one of {list(TINY_ARCHITECTURES)}")
     out_dir = Path(out_dir)
     tokenizer = AutoTokenizer.from_pretrained(str(embedded_tokenizer_dir()))
-    config = tiny_llama_config(
+    make_config = tiny_llama_config if architecture == "llama" else tiny_qwen2_config
+    config = make_config(
         len(tokenizer),
         shape,
         bos_token_id=tokenizer.bos_token_id,
@@ -252,7 +280,7 @@ def make_tiny_random_model(
         pad_token_id=tokenizer.pad_token_id,
     )
     torch.manual_seed(seed)
-    model = LlamaForCausalLM(config)
+    model = AutoModelForCausalLM.from_config(config)
     model.generation_config = GenerationConfig(
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
@@ -262,7 +290,7 @@ def make_tiny_random_model(
     try:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
-        record = {"tiny_random": True, "seed": seed, "shape": shape.__dict__}
+        record = {"tiny_random": True, "seed": seed, "shape": shape.__dict__, "architecture": architecture}
         (tmp / CONVERSION_RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -270,21 +298,85 @@ def make_tiny_random_model(
     return _publish_dir(tmp, out_dir, overwrite)
 
 
-def tiny_random_model_dir(seed: int = 0) -> Path:
+def tiny_random_model_dir(seed: int = 0, architecture: str = "llama") -> Path:
     """A cached tiny random model dir for `seed` (built on first use)."""
-    out_dir = cache_root() / "models" / f"tiny-random-smollm2-seed{seed}"
+    name = "smollm2" if architecture == "llama" else architecture
+    out_dir = cache_root() / "models" / f"tiny-random-{name}-seed{seed}"
     if (out_dir / CONVERSION_RECORD).exists():
         return out_dir
-    return make_tiny_random_model(out_dir, seed=seed, overwrite=False)
+    return make_tiny_random_model(out_dir, seed=seed, overwrite=False, architecture=architecture)
+
+
+# The CUDA 12 wheels of torch (the PyPI wheel of torch 2.13 is built for CUDA 13, which needs
+# an NVIDIA driver >= 580; CUDA 12.x runs on drivers >= 525 through minor-version compatibility).
+CUDA12_WHEEL_INDEX = "https://download.pytorch.org/whl/cu126"
+CUDA13_MIN_DRIVER = 580
+
+
+def nvidia_driver_version() -> str | None:
+    """The loaded NVIDIA kernel driver's version (/proc/driver/nvidia/version, else
+    nvidia-smi), or None when there is no NVIDIA driver."""
+    import re
+    import subprocess
+
+    try:
+        match = re.search(r"Kernel Module\s+(?:for \S+\s+)?([0-9]+\.[0-9.]+)",
+                          Path("/proc/driver/nvidia/version").read_text())
+        if match:
+            return match.group(1)
+    except OSError:
+        pass
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=20)
+        return out.stdout.split()[0] if out.returncode == 0 and out.stdout.split() else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def cuda_unavailable_reason() -> str:
+    """Why torch sees no CUDA device, and what to do: the torch build, its CUDA version, the
+    driver, and the wheel index for CUDA 12 when the driver is too old for the PyPI wheel."""
+    import torch
+
+    built = torch.version.cuda
+    driver = nvidia_driver_version()
+    lines = [f"CUDA is not available to torch {torch.__version__} "
+             f"({'a CPU-only build' if built is None else f'built for CUDA {built}'}); "
+             f"NVIDIA driver: {driver or 'none found (no /proc/driver/nvidia/version, no nvidia-smi)'}."]
+    if built is None:
+        lines.append(f"Install a CUDA build of torch: `pip install torch=={torch.__version__.split('+')[0]}` from PyPI "
+                     f"(CUDA 13, needs driver >= {CUDA13_MIN_DRIVER}) or, on an older driver, the CUDA 12 build "
+                     f"with `--index-url {CUDA12_WHEEL_INDEX}`; then `pip install -e .[gpu]`.")
+    if driver is None:
+        lines.append("This machine has no usable NVIDIA driver: run the full profile on a GPU machine.")
+    elif int(driver.split(".")[0]) < CUDA13_MIN_DRIVER:
+        lines.append(f"Driver {driver} is older than {CUDA13_MIN_DRIVER}, which CUDA 13 wheels need: install the "
+                     f"CUDA 12 build instead: pip install torch=={torch.__version__.split('+')[0]} "
+                     f"--index-url {CUDA12_WHEEL_INDEX}")
+    lines.append("README.md, 'GPU set-up', has the steps; `scripts/gpu_check.sh` checks the machine.")
+    return " ".join(lines)
+
+
+def local_rank_device() -> str:
+    """"cuda:<LOCAL_RANK>" under a launcher (torchrun / accelerate launch set LOCAL_RANK), so
+    that each process of a node gets its own GPU; plain "cuda" otherwise."""
+    local_rank = os.environ.get("LOCAL_RANK")
+    return f"cuda:{int(local_rank)}" if local_rank is not None else "cuda"
 
 
 def resolve_device(device: str = "auto") -> str:
+    """"auto": CUDA when there is one (under a launcher: this process's GPU, LOCAL_RANK), else
+    CPU. "cuda" (the full profile) never falls back: without CUDA it stops at once and says
+    why (`cuda_unavailable_reason`)."""
     import torch
 
     if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        return local_rank_device() if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ModelLoadError(f"device {device!r} requested but CUDA is not available")
+        raise ModelLoadError(f"device {device!r} requested. {cuda_unavailable_reason()}")
+    if device == "cuda":
+        return local_rank_device()
     return device
 
 
@@ -367,6 +459,8 @@ def load_model_and_tokenizer(
     if quantize_4bit:
         if not device.startswith("cuda"):
             raise ModelLoadError(f"{model}: 4-bit NF4 loading needs a CUDA device (got {device!r})")
+        if importlib.util.find_spec("bitsandbytes") is None:
+            raise ModelLoadError(f"{model}: 4-bit NF4 loading needs bitsandbytes: pip install -e .[gpu]")
         kwargs["quantization_config"] = nf4_config(torch_dtype)
         kwargs["device_map"] = {"": device}
     try:
@@ -481,6 +575,35 @@ def write_adapter_policy(adapter_dir: str | os.PathLike, base: str, out_dir: str
     return out_dir
 
 
+MERGE_RECORD = "codeq_merge.json"  # written by train/merge.py beside a merged round checkpoint
+
+
+def adapter_chain(model: str | os.PathLike) -> tuple[str, list[str]]:
+    """(the original base, [the adapters merged into `model`, oldest first]), read from the
+    `codeq_merge.json` records that train/merge.py leaves in each merged round checkpoint.
+    A model that is no merge is its own base with no adapters."""
+    record_path = Path(model) / MERGE_RECORD
+    if not record_path.is_file():
+        return str(model), []
+    record = json.loads(record_path.read_text())
+    base, adapters = adapter_chain(record["base"])
+    return base, [*adapters, record["adapter"]]
+
+
+def attach_adapters(model, adapters: list[str | os.PathLike]):
+    """Every adapter of `adapters` on `model`, unmerged and all active (their deltas add up,
+    as merging them one after another would, without rounding them into the base weights)."""
+    peft_model = attach_adapter(model, adapters[0])
+    if len(adapters) == 1:
+        return peft_model
+    names = ["default"]
+    for index, adapter in enumerate(adapters[1:], start=1):
+        names.append(f"adapter{index}")
+        peft_model.load_adapter(str(adapter), adapter_name=names[-1], is_trainable=False)
+    peft_model.base_model.set_adapter(names)
+    return peft_model
+
+
 def load_policy(
     model: str = "embedded",
     adapter: str | os.PathLike | None = None,
@@ -499,15 +622,24 @@ def load_policy(
     model, adapter = resolve_policy(model, adapter)
     device = resolve_device(device)
     attn = attention.register() if device == "cpu" else None
+    adapters = [adapter] if adapter is not None else []
+    if quantize_4bit:
+        # A merged round checkpoint quantised to 4 bits would round its small bf16 LoRA delta
+        # away (NF4 steps are far coarser than the update). So a round is sampled as the 4-bit
+        # original base plus its chain of bf16 adapters, unmerged (DESIGN.md "Self-improvement").
+        model, merged = adapter_chain(model)
+        adapters = merged + adapters
     loaded, tokenizer, name = load_model_and_tokenizer(model, device, policy_dtype(dtype, device), quantize_4bit, attn)
-    if adapter is not None:
-        loaded = attach_adapter(loaded, adapter)
-        name = f"{name}+{adapter_id(adapter)}"
+    if adapters:
+        loaded = attach_adapters(loaded, adapters)
+        name = "+".join([name, *(adapter_id(a) for a in adapters)])
+    if quantize_4bit:
+        name += "@nf4"
     return HFPolicy(model=loaded, tokenizer=tokenizer, policy_id=name)
 
 
-def tiny_random_policy(seed: int = 0, device: str = "cpu"):
-    """A policy on the tiny random SmolLM2-shaped model (real tokenizer): for fast tests."""
-    policy = load_policy(str(tiny_random_model_dir(seed)), device=device, dtype="float32")
-    policy.policy_id = f"tiny-random-seed{seed}"
+def tiny_random_policy(seed: int = 0, device: str = "cpu", architecture: str = "llama"):
+    """A policy on the tiny random SmolLM2-shaped (or Qwen2-shaped) model (real tokenizer): for fast tests."""
+    policy = load_policy(str(tiny_random_model_dir(seed, architecture)), device=device, dtype="float32")
+    policy.policy_id = f"tiny-random-seed{seed}" if architecture == "llama" else f"tiny-random-{architecture}-seed{seed}"
     return policy

@@ -11,6 +11,7 @@ from typing import Any
 
 SAMPLER_VERSION = "engine-v1"  # engine/ + stopping.py; bump when sampling changes what a seed draws
 TINY_MODEL = "tiny-random"  # a randomly initialised SmolLM2-shaped model: notebook smoke runs only
+TINY_QWEN2_MODEL = "tiny-random-qwen2"  # the same, Qwen2-shaped: the full profile's smoke run (convert only)
 # A policy without a model for pipeline smoke tests only: for a prompt showing a training task's
 # buggy program it writes, row by row, that task's reference and the buggy program again, so a
 # tiny pipeline's trees hold winners and losers and its pairs stage has pairs to check
@@ -29,16 +30,21 @@ def model_identity(model: str) -> str:
     return f"{model_identity(record['base'])}+{own}" if record else own
 
 
-def sampler_identity() -> dict[str, str]:
-    """How the policy samples, for run identities: a run folder made by another decoder or
-    dtype is not resumed (same weights, other samples)."""
+def sampler_identity(device: str = "auto", quantize_4bit: bool = False) -> dict[str, Any]:
+    """How the policy samples, for run identities and the call cache: a run folder made by
+    another decoder, dtype, device kind or weight quantisation is not resumed, and no cached
+    call is reused across them (same weights, other samples). A 4-bit run says so; an
+    unquantised one keeps the identity it always had."""
     from codeq_lib.engine.slotted import KEY_CHUNK
     from codeq_lib.policy.hf_policy import LOOKAHEAD
     from codeq_lib.policy.models import policy_dtype, resolve_device
 
-    device = resolve_device("auto")
-    return {"decoder": SAMPLER_VERSION, "lookahead": LOOKAHEAD, "dtype": policy_dtype("auto", device),
-            "device": device.split(":")[0], "attention": f"key-chunks-{KEY_CHUNK}"}
+    device = resolve_device(device)
+    identity: dict[str, Any] = {"decoder": SAMPLER_VERSION, "lookahead": LOOKAHEAD, "dtype": policy_dtype("auto", device),
+                                "device": device.split(":")[0], "attention": f"key-chunks-{KEY_CHUNK}"}
+    if quantize_4bit:
+        identity["quantization"] = "nf4-double-quant"  # models.nf4_config
+    return identity
 
 
 def cpu_threads() -> int:
@@ -53,8 +59,12 @@ def cpu_threads() -> int:
     return int(os.environ.get("CODEQ_TORCH_THREADS", "1"))
 
 
-def open_policy(model: str, adapter: str | None = None, call_cache: str | None = None, **options: Any):
+def open_policy(model: str, adapter: str | None = None, call_cache: str | None = None, device: str = "auto",
+                quantize_4bit: bool = False, **options: Any):
     """`model`: a checkpoint dir, 'embedded', a hub id, a .gguf file, or 'tiny-random'.
+    `device`: "auto" (CUDA if any, else CPU), "cuda" (stop at once without CUDA) or "cpu";
+    `quantize_4bit`: NF4 weights (CUDA + bitsandbytes), a merged round sampled as the 4-bit
+    base plus its adapters (models.load_policy).
     With `call_cache`, sample calls are memoised there, keyed by the weights and the sampler.
     `options` set policy fields (e.g. decoder="call", the former per-call loop, for benchmarks)."""
     import torch
@@ -68,8 +78,10 @@ def open_policy(model: str, adapter: str | None = None, call_cache: str | None =
 
     if model == SCRIPTED_FIXER:
         policy = scripted_fixer()
+    elif model == TINY_MODEL:
+        policy = tiny_random_policy()
     else:
-        policy = tiny_random_policy() if model == TINY_MODEL else load_policy(model, adapter=adapter)
+        policy = load_policy(model, adapter=adapter, device=device, quantize_4bit=quantize_4bit)
     for name, value in options.items():
         if not hasattr(policy, name):
             raise ValueError(f"policy option {name!r} is not a field of {type(policy).__name__}")
@@ -77,7 +89,7 @@ def open_policy(model: str, adapter: str | None = None, call_cache: str | None =
     if call_cache is None:
         return policy
     identity = {"model": model_identity(model), "adapter": model_identity(adapter) if adapter else None,
-                "sampler": sampler_identity(), "torch": torch.__version__, "transformers": transformers.__version__}
+                "sampler": sampler_identity(device, quantize_4bit), "torch": torch.__version__, "transformers": transformers.__version__}
     return CachedPolicy(policy, Path(call_cache), identity)
 
 

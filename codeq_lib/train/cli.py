@@ -145,7 +145,9 @@ def run_cli(args: argparse.Namespace) -> int:
         from codeq_lib.train.grpo_trainer import train_grpo
 
         train_grpo(cfg)
+    from codeq_lib.train.distributed import is_main_process
     from codeq_lib.train.report import write_report
 
-    write_report(Path(cfg.out_dir) / "log.jsonl", cfg.out_dir, "train")
+    if is_main_process():  # under accelerate launch the other ranks wrote nothing
+        write_report(Path(cfg.out_dir) / "log.jsonl", cfg.out_dir, "train")
     return 0

@@ -44,6 +44,7 @@ from trl.trainer.utils import add_fused_lm_head
 from codeq_lib.config import resolved, run_metadata
 from codeq_lib.errors import UserError
 from codeq_lib.io import iter_jsonl, write_json, write_jsonl
+from codeq_lib.train.distributed import accumulation_per_process, world_size
 from codeq_lib.train.dpo_config import DPOConfig
 
 # The per-token fields TRL's DPOTrainer reads from the fused head (its __init__ asks for these).
@@ -339,7 +340,8 @@ def trl_args(cfg: DPOConfig, out_dir: Path, n_examples: int = 0) -> TRLDPOConfig
     return TRLDPOConfig(
         output_dir=str(out_dir / "trainer"),
         per_device_train_batch_size=cfg.per_device_batch_size,
-        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        # one step's pairs are spread over the launcher's processes: the effective batch stays batch_size
+        gradient_accumulation_steps=accumulation_per_process(cfg.batch_size, cfg.per_device_batch_size, world_size()),
         learning_rate=cfg.learning_rate,
         lr_scheduler_type=cfg.lr_scheduler_type,
         warmup_steps=warmup_steps(cfg, n_examples),
@@ -444,8 +446,12 @@ def train_dpo(cfg: DPOConfig, dataset=None) -> dict[str, Any]:
         "finite": all(math.isfinite(x) for x in losses),
         "weight_dtype": str(next(trainer.model.parameters()).dtype),
         "fp32_logprobs": cfg.fp32_logprobs,
+        "processes": trainer.accelerator.num_processes,
     }
-    adapter = save_checkpoint(trainer, cfg, Path(cfg.out_dir), {"summary": summary})
+    adapter = Path(cfg.out_dir) / "adapter"
+    if trainer.accelerator.is_main_process:  # under accelerate launch: one writer, no race on the folder
+        adapter = save_checkpoint(trainer, cfg, Path(cfg.out_dir), {"summary": summary})
+        print(json.dumps({**summary, "adapter": str(adapter)}, sort_keys=True, default=str))
+    trainer.accelerator.wait_for_everyone()  # no rank returns before the checkpoint is on disk
     summary["adapter"] = str(adapter)
-    print(json.dumps(summary, sort_keys=True, default=str))
     return summary

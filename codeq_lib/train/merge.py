@@ -18,8 +18,7 @@ import tempfile
 from pathlib import Path
 
 from codeq_lib.config import run_metadata
-
-MERGE_RECORD = "codeq_merge.json"
+from codeq_lib.policy.models import MERGE_RECORD  # noqa: F401 (read back by policy.models.adapter_chain)
 
 
 def base_checkpoint_dtype(base_dir: str | os.PathLike):
