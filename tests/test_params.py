@@ -13,7 +13,7 @@ from codeq_lib.train.dpo_config import DPOConfig
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = {"prepare": PrepareConfig, "convert": stages.ConvertStage, "collect": stages.CollectStage,
             "pairs": stages.PairsStage, "train": stages.TrainStage, "evaluate": stages.EvaluateStage,
-            "ablations": stages.AblationStage, "results": stages.ResultsStage}
+            "ablations": stages.AblationStage, "results": stages.ResultsStage, "select": stages.SelectStage}
 
 
 @pytest.mark.parametrize("profile", ["params.yaml", "profiles/embedded.yaml", "profiles/full.yaml"])
@@ -23,7 +23,10 @@ def test_profile_sections_parse(profile):
     for name, cls in SECTIONS.items():
         cfg = from_dict(cls, params[name], where=f"{profile}:{name}")
         if name == "train":
+            from codeq_lib.train.rft_trainer import RFTConfig
+
             from_dict(DPOConfig, cfg.dpo, where=f"{profile}:train.dpo")
+            from_dict(RFTConfig, cfg.rft, where=f"{profile}:train.rft")
 
 
 def test_default_profile_is_the_embedded_one():

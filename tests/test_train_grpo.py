@@ -102,3 +102,15 @@ def test_grpo_step_logs_finite_loss_and_changes_lora(primed_model_dir, sandbox, 
 def test_grpo_config_is_strict():
     with pytest.raises(ValueError, match="num_generations"):
         GRPOConfig(num_generations=1)
+
+
+def test_grpo_refuses_a_held_out_task(tmp_path):
+    """Protocol: GRPO trains on the training split only; a task of a held-out file is refused
+    by name before any model is loaded."""
+    from codeq_lib.data.tasks import save_tasks
+
+    save_tasks([TASK], str(tmp_path / "x_test.jsonl"))
+    cfg = GRPOConfig(base="no-such-model-is-loaded", out_dir=str(tmp_path / "grpo"),
+                     held_out=[str(tmp_path / "*_test.jsonl")])
+    with pytest.raises(ValueError, match="grpo: task 'add-1' is in a held-out file"):
+        train_grpo(cfg, tasks=[TASK])

@@ -54,6 +54,10 @@ class GRPOConfig:
     )
     device: str = field(default="auto", metadata={"help": "auto, cpu or cuda[:i]."})
     max_tasks: int | None = field(default=None, metadata={"help": "Use only the first N tasks (tiny runs)."})
+    held_out: list[str] = field(
+        default_factory=lambda: ["data/tasks/*_test.jsonl", "data/tasks/*_val.jsonl"],
+        metadata={"help": "Held-out task files or globs: a task (or problem key) found there is refused."},
+    )
     logging_steps: int = field(default=1, metadata={"help": "Log every N steps."})
     seed: int = field(default=0, metadata={"help": "Seed for LoRA init, sampling and shuffling."})
 

@@ -149,13 +149,15 @@ def build_grpo_trainer(cfg: GRPOConfig, sandbox, tasks: list):
 
 def train_grpo(cfg: GRPOConfig, tasks: list | None = None, sandbox=None) -> dict[str, Any]:
     """Train GRPO on the training tasks and write the checkpoint (same layout as DPO)."""
-    from codeq_lib.sandbox import make_sandbox
+    from codeq_lib.data.sample import refuse_held_out
     from codeq_lib.data.tasks import load_tasks
+    from codeq_lib.sandbox import make_sandbox
     from codeq_lib.train.dpo_trainer import save_checkpoint
 
     tasks = tasks if tasks is not None else load_tasks(cfg.tasks)
     if cfg.max_tasks is not None:
         tasks = tasks[: cfg.max_tasks]
+    refuse_held_out(tasks, cfg.held_out, "grpo")  # protocol: never a test or validation task
     if not tasks:
         raise ValueError(f"{cfg.tasks or 'tasks'}: no training tasks for GRPO")
     own_sandbox = sandbox is None
