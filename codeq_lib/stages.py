@@ -109,7 +109,17 @@ def quantize_field():
 
 def load_options(cfg: Any) -> dict[str, Any]:
     """How a sampling stage's policy is loaded (study.policies.open_policy's keywords)."""
-    return {"device": cfg.device, "quantize_4bit": cfg.quantize_4bit}
+    options = {"device": cfg.device, "quantize_4bit": cfg.quantize_4bit}
+    if getattr(cfg, "server", None):
+        options["server"] = cfg.server
+    return options
+
+
+def server_field():
+    """The `server` knob of the sampling stages: sample from a vLLM server instead of in-process."""
+    return field(default=None, metadata={
+        "help": "base URL of an OpenAI-compatible vLLM server serving the base as 'base' and each round's "
+                "adapter by its folder name (scripts/serve_vllm.sh, `make serve`); null: the in-process engine"})
 
 
 def concurrency_field():
@@ -198,6 +208,7 @@ class CollectStage:
     call_cache: str | None = call_cache_field()
     device: str = device_field()
     quantize_4bit: bool = quantize_field()
+    server: str | None = server_field()
     search: SearchConfig = field(default_factory=SearchConfig, metadata={"help": "search knobs"})
     sandbox: SandboxConfig = field(default_factory=SandboxConfig, metadata={"help": "sandbox knobs"})
 
@@ -205,7 +216,7 @@ class CollectStage:
 def collect_identity(cfg: CollectStage, policy_model: str, round: int, tasks: list) -> dict[str, Any]:
     """What a collection folder's results depend on (reset_if_changed)."""
     return {"config": dataclasses.asdict(cfg), "round": round, "tasks": [t.to_dict() for t in tasks],
-            "policy": model_identity(policy_model), "sampler": sampler_identity(cfg.device, cfg.quantize_4bit)}
+            "policy": model_identity(policy_model), "sampler": sampler_identity(cfg.device, cfg.quantize_4bit, cfg.server)}
 
 
 def collect_tasks(cfg: CollectStage, round: int) -> list:
@@ -365,6 +376,7 @@ class SelectStage:
     call_cache: str | None = call_cache_field()
     device: str = device_field()
     quantize_4bit: bool = quantize_field()
+    server: str | None = server_field()
     search: SearchConfig = field(default_factory=SearchConfig, metadata={"help": "search knobs (single pass)"})
     sandbox: SandboxConfig = field(default_factory=SandboxConfig, metadata={"help": "sandbox knobs"})
 
@@ -445,6 +457,7 @@ class EvaluateStage:
     call_cache: str | None = call_cache_field()
     device: str = device_field()
     quantize_4bit: bool = quantize_field()
+    server: str | None = server_field()
     search: SearchConfig = field(default_factory=SearchConfig, metadata={"help": "search knobs"})
     sandbox: SandboxConfig = field(default_factory=SandboxConfig, metadata={"help": "sandbox knobs"})
 
@@ -490,7 +503,8 @@ def evaluate_runs(tasks_path: str | list[str], limit: int | None, sandbox_cfg: S
     all_tasks = select_tasks(tasks_path, sample, sample_seed, limit)
     options = policy_options or {}
     identity = {"policy": model_identity(policy_model),  # hashes the weights once
-                "sampler": sampler_identity(options.get("device", "auto"), options.get("quantize_4bit", False))}
+                "sampler": sampler_identity(options.get("device", "auto"), options.get("quantize_4bit", False),
+                                            options.get("server"))}
     planned = []
     for folder, mode, budget, search, *own in runs:
         tasks = stratified_sample(all_tasks, own[0], sample_seed) if own else all_tasks
@@ -558,6 +572,7 @@ class AblationStage:
     call_cache: str | None = call_cache_field()
     device: str = device_field()
     quantize_4bit: bool = quantize_field()
+    server: str | None = server_field()
     search: SearchConfig = field(default_factory=SearchConfig, metadata={"help": "search knobs"})
     sandbox: SandboxConfig = field(default_factory=SandboxConfig, metadata={"help": "sandbox knobs"})
 

@@ -183,13 +183,14 @@ def served_policy(base_url: str, model: str, **options: Any) -> OpenAIPolicy:
     from pathlib import Path
 
     policy = OpenAIPolicy(base_url=base_url, model=served_name(model), **options)
+    url = base_url.rstrip("/") + "/models"
+    try:
+        with urllib.request.urlopen(url, timeout=policy.timeout_s) as response:
+            listed = {entry.get("id") for entry in json.loads(response.read()).get("data", [])}
+    except (urllib.error.URLError, TimeoutError, ConnectionError, json.JSONDecodeError) as exc:
+        raise ServerError(f"{url}: no policy server answers there ({exc}); start one with `make serve` "
+                          "(scripts/serve_vllm.sh) or set the stage's `server: null`") from None
     if policy.model != "base":
-        url = base_url.rstrip("/") + "/models"
-        try:
-            with urllib.request.urlopen(url, timeout=policy.timeout_s) as response:
-                listed = {entry.get("id") for entry in json.loads(response.read()).get("data", [])}
-        except (urllib.error.URLError, TimeoutError, ConnectionError, json.JSONDecodeError) as exc:
-            raise ServerError(f"{url}: {exc}") from None
         if policy.model not in listed:
             policy.post("/load_lora_adapter", {"lora_name": policy.model, "lora_path": str(Path(model).resolve())})
     return policy

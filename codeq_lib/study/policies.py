@@ -30,7 +30,7 @@ def model_identity(model: str) -> str:
     return f"{model_identity(record['base'])}+{own}" if record else own
 
 
-def sampler_identity(device: str = "auto", quantize_4bit: bool = False) -> dict[str, Any]:
+def sampler_identity(device: str = "auto", quantize_4bit: bool = False, server: str | None = None) -> dict[str, Any]:
     """How the policy samples, for run identities and the call cache: a run folder made by
     another decoder, dtype, device kind or weight quantisation is not resumed, and no cached
     call is reused across them (same weights, other samples). A 4-bit run says so; an
@@ -39,6 +39,8 @@ def sampler_identity(device: str = "auto", quantize_4bit: bool = False) -> dict[
     from codeq_lib.policy.hf_policy import LOOKAHEAD
     from codeq_lib.policy.models import policy_dtype, resolve_device
 
+    if server:  # a served policy (vLLM): its own sampler, whatever this machine has
+        return {"decoder": "openai-server", "server": server, **({"quantization": "nf4"} if quantize_4bit else {})}
     device = resolve_device(device)
     identity: dict[str, Any] = {"decoder": SAMPLER_VERSION, "lookahead": LOOKAHEAD, "dtype": policy_dtype("auto", device),
                                 "device": device.split(":")[0], "attention": f"key-chunks-{KEY_CHUNK}"}
@@ -60,12 +62,14 @@ def cpu_threads() -> int:
 
 
 def open_policy(model: str, adapter: str | None = None, call_cache: str | None = None, device: str = "auto",
-                quantize_4bit: bool = False, **options: Any):
+                quantize_4bit: bool = False, server: str | None = None, **options: Any):
     """`model`: a checkpoint dir, 'embedded', a hub id, a .gguf file, or 'tiny-random'.
     `device`: "auto" (CUDA if any, else CPU), "cuda" (stop at once without CUDA) or "cpu";
     `quantize_4bit`: NF4 weights (CUDA + bitsandbytes), a merged round sampled as the 4-bit
     base plus its adapters (models.load_policy).
     With `call_cache`, sample calls are memoised there, keyed by the weights and the sampler.
+    `server`: the base URL of a vLLM server (scripts/serve_vllm.sh) serving the base and every
+    round's adapter; the policy is then `model`'s served name there (openai_backend.served_policy).
     `options` set policy fields (e.g. decoder="call", the former per-call loop, for benchmarks)."""
     import torch
     import transformers
@@ -76,7 +80,11 @@ def open_policy(model: str, adapter: str | None = None, call_cache: str | None =
     if not torch.cuda.is_available():
         torch.set_num_threads(cpu_threads())
 
-    if model == SCRIPTED_FIXER:
+    if server:
+        from codeq_lib.policy.openai_backend import served_policy
+
+        policy = served_policy(server, model)
+    elif model == SCRIPTED_FIXER:
         policy = scripted_fixer()
     elif model == TINY_MODEL:
         policy = tiny_random_policy()
@@ -89,7 +97,7 @@ def open_policy(model: str, adapter: str | None = None, call_cache: str | None =
     if call_cache is None:
         return policy
     identity = {"model": model_identity(model), "adapter": model_identity(adapter) if adapter else None,
-                "sampler": sampler_identity(device, quantize_4bit), "torch": torch.__version__, "transformers": transformers.__version__}
+                "sampler": sampler_identity(device, quantize_4bit, server), "torch": torch.__version__, "transformers": transformers.__version__}
     return CachedPolicy(policy, Path(call_cache), identity)
 
 
