@@ -206,3 +206,37 @@ def test_engine_counts_and_errors(tiny):
         tiny.engine.submit([[1, 2]], 0, 0.8, 0.95, 4, 0)
     with pytest.raises(ValueError, match="at least one token"):
         tiny.engine.submit([[]], 1, 0.8, 0.95, 4, 0)
+
+
+def test_a_request_queued_while_the_engine_takes_the_queue_is_served(tiny):
+    """The engine takes pending critic requests by emptying their queue. A request whose caller
+    had fetched the queue just before (it then waited for the lock) used to land in the list the
+    engine had already taken: lost, and its search waited forever (seen as a hung ablation run).
+    Here a caller is held at the lock while another request is served; its own must be too."""
+    import threading
+
+    from codeq_lib.policy.models import tiny_random_policy
+
+    engine = tiny_random_policy().engine
+    held = threading.Event()
+
+    class LateLock(type(engine._lock)):
+        def __enter__(self):
+            if threading.current_thread().name == "late" and not held.is_set():
+                held.set()
+                threading.Event().wait(0.5)  # the other request is queued and taken meanwhile
+            return super().__enter__()
+
+    engine._lock = LateLock(threading.Lock())
+    result = {}
+    late = threading.Thread(target=lambda: result.setdefault("late", engine.critic_logits([[5, 6, 7]])),
+                            name="late", daemon=True)
+    late.start()
+    held.wait(5)
+    assert engine.critic_logits([[1, 2, 3, 4]]).shape[0] == 1
+    late.join(30)
+    try:
+        assert not late.is_alive(), "the request queued during the take was never served"
+        assert result["late"].shape[0] == 1
+    finally:
+        engine.close()

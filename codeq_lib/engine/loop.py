@@ -112,7 +112,7 @@ class LoopEngine:
         if any(not prompt for prompt in prompts):
             raise ValueError("every prompt needs at least one token")
         call = _Call([list(p) for p in prompts], n, temperature, top_p, max_new_tokens, seed, Future())
-        self._enqueue(self.waiting, call)
+        self._enqueue("waiting", call)
         return call.future
 
     def sample(self, prompts: list[list[int]], n: int, temperature: float, top_p: float, max_new_tokens: int,
@@ -124,7 +124,7 @@ class LoopEngine:
         if any(not prompt for prompt in prompts):
             raise ValueError("every prompt needs at least one token")
         request = _Critic([list(p) for p in prompts], Future())
-        self._enqueue(self.critics, request)
+        self._enqueue("critics", request)
         return request.future.result()
 
     def close(self) -> None:
@@ -134,11 +134,14 @@ class LoopEngine:
         if self._thread is not None:
             self._thread.join()
 
-    def _enqueue(self, queue: list, item: Any) -> None:
+    def _enqueue(self, queue: str, item: Any) -> None:
+        """Append to the queue named `queue`, looked up under the lock: the engine thread takes a
+        queue's items by emptying it, and a list fetched before the lock could be one it already
+        took (a critic request appended there was lost, and its search waited forever)."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("engine is closed")
-            queue.append(item)
+            getattr(self, queue).append(item)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._serve, name="codeq-engine", daemon=True)
                 self._thread.start()
@@ -152,7 +155,8 @@ class LoopEngine:
                     self._lock.wait()
                 if self._closed and not (self.waiting or self.critics or self.live):
                     return
-                critics, self.critics = self.critics, []
+                critics = list(self.critics)
+                self.critics.clear()  # in place: the list object stays the engine's queue
                 admitted = self._take_admissible()
             try:
                 with torch.inference_mode():
