@@ -487,6 +487,11 @@ def searchers(policy_model: str, sandbox_cfg: SandboxConfig, processes: int, cal
             close()
 
 
+# The version of an evaluation's result rows: a folder written with other rows is not resumed
+# (v2: rows carry problem_key, source and the answer's edit record).
+RESULT_ROWS = "v2"
+
+
 def evaluate_runs(tasks_path: str | list[str], limit: int | None, sandbox_cfg: SandboxConfig, policy_model: str,
                   runs: list[tuple], out_dir: str, processes: int = 1,
                   call_cache: str | None = None, concurrency: int = 1,
@@ -502,7 +507,7 @@ def evaluate_runs(tasks_path: str | list[str], limit: int | None, sandbox_cfg: S
 
     all_tasks = select_tasks(tasks_path, sample, sample_seed, limit)
     options = policy_options or {}
-    identity = {"policy": model_identity(policy_model),  # hashes the weights once
+    identity = {"policy": model_identity(policy_model), "rows": RESULT_ROWS,  # hashes the weights once
                 "sampler": sampler_identity(options.get("device", "auto"), options.get("quantize_4bit", False),
                                             options.get("server"))}
     planned = []
