@@ -13,8 +13,9 @@ SAMPLER_VERSION = "engine-v1"  # engine/ + stopping.py; bump when sampling chang
 TINY_MODEL = "tiny-random"  # a randomly initialised SmolLM2-shaped model: notebook smoke runs only
 TINY_QWEN2_MODEL = "tiny-random-qwen2"  # the same, Qwen2-shaped: the full profile's smoke run (convert only)
 # A policy without a model for pipeline smoke tests only: for a prompt showing a training task's
-# buggy program it writes, row by row, that task's reference and the buggy program again, so a
-# tiny pipeline's trees hold winners and losers and its pairs stage has pairs to check
+# buggy program it writes, row by row, that task's reference and a wrong program (the entry point
+# returning None; not the buggy program, which the search drops as a copy of its parent), so a
+# tiny pipeline's trees hold sibling winners and losers and its pairs stage has pairs to check
 SCRIPTED_FIXER = "scripted-fixer"
 
 
@@ -109,10 +110,16 @@ def scripted_fixer(patterns: str = "data/tasks/*_train.jsonl"):
     from codeq_lib.pairs import prompt_programs
     from codeq_lib.search.scripted import ScriptedPolicy
 
+    def wrong(entry_point: str) -> str:
+        if "." in entry_point:
+            cls, method = entry_point.split(".", 1)
+            return f"class {cls}:\n    def {method}(self, *args, **kwargs):\n        return None\n"
+        return f"def {entry_point}(*args, **kwargs):\n    return None\n"
+
     fixes = {}
     for task in load_task_files(patterns):
         if task.reference_code:
-            fixes[normalized_code_hash(task.buggy_code)] = (task.reference_code, task.buggy_code)
+            fixes[normalized_code_hash(task.buggy_code)] = (task.reference_code, wrong(task.entry_point))
 
     def script(messages, n, call_index, seed):
         for program in prompt_programs(messages):
@@ -121,8 +128,8 @@ def scripted_fixer(patterns: str = "data/tasks/*_train.jsonl"):
             except Exception:  # a program shown in a prompt need not parse
                 found = None
             if found:
-                reference, buggy = found
-                order = [reference, buggy] if (seed or 0) % 2 == 0 else [buggy, reference]
+                reference, loser = found
+                order = [reference, loser] if (seed or 0) % 2 == 0 else [loser, reference]
                 return [f"```python\n{order[i % 2].strip()}\n```" for i in range(n)]
         return ["```python\npass\n```"] * n
 
