@@ -92,3 +92,20 @@ def test_codeq_train_rft_fine_tunes_on_winners(tmp_path):
     assert any("lora_B" in name and tensor.abs().sum() > 0 for name, tensor in weights.items())  # B starts at 0
     # a user error: one line, exit 2 (codeq_lib/cli.py)
     assert codeq_main(["train", "--trainer", "rft", "--pairs", "p.jsonl", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_trainer_auto_takes_the_trainer_its_data_flag_names(tmp_path):
+    from codeq_lib.train.cli import add_arguments, resolve_config
+
+    import argparse
+
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"train": {"trainer": "auto"}}))
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    trainer, _ = resolve_config(parser.parse_args(["--params", str(params), "--pairs", "p.jsonl"]))
+    assert trainer == "dpo"
+    trainer, _ = resolve_config(parser.parse_args(["--params", str(params), "--winners", "w.jsonl"]))
+    assert trainer == "rft"
+    with pytest.raises(Exception, match="train.trainer is auto"):
+        resolve_config(parser.parse_args(["--params", str(params)]))

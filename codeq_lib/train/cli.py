@@ -32,7 +32,8 @@ from codeq_lib.train.rft_trainer import RFTConfig
 
 @dataclass
 class TrainSection:
-    trainer: Literal["dpo", "rft", "grpo"] = field(default="dpo", metadata={"help": "Which trainer runs."})
+    trainer: Literal["auto", "dpo", "rft", "grpo"] = field(default="dpo", metadata={
+        "help": "Which trainer runs; auto (the pipeline's select stage chooses): the one the data flag names"})
     dpo: DPOConfig = field(default_factory=DPOConfig, metadata={"help": "DPO settings (dpo_config.py)."})
     rft: RFTConfig = field(default_factory=RFTConfig, metadata={"help": "RFT settings (rft_trainer.py)."})
     grpo: GRPOConfig = field(default_factory=GRPOConfig, metadata={"help": "GRPO settings (grpo_config.py)."})
@@ -79,6 +80,12 @@ def resolve_config(args: argparse.Namespace) -> tuple[str, DPOConfig | GRPOConfi
     where = f"{args.params}:{args.section}" if args.params else "flags"
     train = from_dict(TrainSection, section, where=where)
     trainer = args.trainer or train.trainer
+    if trainer == "auto":  # chosen by the pipeline's select stage; here the data file says which
+        named = [name for name, flag in (("dpo", args.pairs), ("rft", args.winners), ("grpo", args.tasks)) if flag]
+        if len(named) != 1:
+            raise UserError(f"{where}: train.trainer is auto (the select stage chooses it in the pipeline); give "
+                            "--trainer, or exactly one of --pairs (dpo), --winners (rft), --tasks (grpo)")
+        trainer = named[0]
     base = resolved({"dpo": train.dpo, "rft": train.rft, "grpo": train.grpo}[trainer])
     base.update(flag_overrides(args, trainer))
     base.update(parse_set(args.set))
