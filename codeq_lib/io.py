@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -66,3 +68,20 @@ def append_jsonl(path: str | os.PathLike, row: Any) -> None:
         handle.write(json.dumps(row, sort_keys=True, default=str) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
+
+
+@contextmanager
+def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """Write a folder beside its final name and rename it into place when the block ends, so
+    a crash never leaves half a folder (an existing one is replaced; on error nothing is)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        yield tmp
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

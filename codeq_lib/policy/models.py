@@ -558,21 +558,14 @@ def write_adapter_policy(adapter_dir: str | os.PathLike, base: str, out_dir: str
                          extra: dict[str, Any] | None = None) -> Path:
     """`out_dir` := the adapter's files + `POLICY_RECORD` naming `base`; written beside its final
     name and renamed, so a crash never leaves half a policy."""
+    from codeq_lib.io import atomic_dir
+
     read_adapter_config(adapter_dir)  # refuse anything that is not an adapter
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with atomic_dir(out_dir) as tmp:
         shutil.copytree(adapter_dir, tmp, dirs_exist_ok=True)
         (tmp / POLICY_RECORD).write_text(json.dumps({"base": str(base), "adapter_id": adapter_id(adapter_dir),
                                                      **(extra or {})}, indent=2, sort_keys=True, default=str) + "\n")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+    return Path(out_dir)
 
 
 MERGE_RECORD = "codeq_merge.json"  # written by train/merge.py beside a merged round checkpoint

@@ -192,14 +192,24 @@ class CodeqDPOTrainer(DPOTrainer):
 # ---------------------------------------------------------------- data and models
 
 
+def seeded_draw(rows: list, n: int | None, seed: int) -> list:
+    """At most `n` of `rows`, drawn with `seed`, in their file order (all of them when n is None).
+
+    >>> seeded_draw(list(range(10)), 3, 0) == seeded_draw(list(range(10)), 3, 0), len(seeded_draw([1, 2], None, 0))
+    (True, 2)
+    """
+    if n is None or len(rows) <= n:
+        return rows
+    keep = sorted(random.Random(seed).sample(range(len(rows)), n))
+    return [rows[i] for i in keep]
+
+
 def load_pairs_dataset(path: str | os.PathLike, cfg: DPOConfig):
     """Pairs JSONL -> `datasets.Dataset` with prompt/chosen/rejected + label_smoothing."""
     from datasets import Dataset
 
-    rows = list(iter_jsonl(path))
-    if cfg.max_pairs is not None and len(rows) > cfg.max_pairs:
-        # a seeded draw, never the file's first N (which are the first few tasks' pairs)
-        rows = sorted(random.Random(cfg.seed).sample(rows, cfg.max_pairs), key=lambda item: item[0])
+    # a seeded draw, never the file's first N (which are the first few tasks' pairs)
+    rows = seeded_draw(list(iter_jsonl(path)), cfg.max_pairs, cfg.seed)
     if not rows:
         raise UserError(f"{path}: no preference pairs to train on")
     records = []

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from codeq_lib.config import run_metadata
+from codeq_lib.io import atomic_dir
 from codeq_lib.policy.models import MERGE_RECORD  # noqa: F401 (read back by policy.models.adapter_chain)
 
 
@@ -46,9 +45,7 @@ def merge_adapter(
     target = base_checkpoint_dtype(base_dir) if dtype == "base" else resolve_dtype(dtype, device)
     model, tokenizer, name = load_model_and_tokenizer(str(base_dir), device=device, dtype="float32")
     merged = attach_adapter(model, adapter_dir).merge_and_unload().to(target)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with atomic_dir(out_dir) as tmp:
         merged.save_pretrained(str(tmp), safe_serialization=True)
         tokenizer.save_pretrained(str(tmp))
         record = {
@@ -57,10 +54,4 @@ def merge_adapter(
             "run": run_metadata(),
         }
         (tmp / MERGE_RECORD).write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir

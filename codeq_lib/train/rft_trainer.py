@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,9 +64,9 @@ def load_winners_dataset(path: str | Path, cfg: RFTConfig):
     """Winners JSONL -> `datasets.Dataset` of prompt/completion (a seeded draw under max_examples)."""
     from datasets import Dataset
 
-    rows = list(iter_jsonl(path))
-    if cfg.max_examples is not None and len(rows) > cfg.max_examples:
-        rows = sorted(random.Random(cfg.seed).sample(rows, cfg.max_examples), key=lambda item: item[0])
+    from codeq_lib.train.dpo_trainer import seeded_draw
+
+    rows = seeded_draw(list(iter_jsonl(path)), cfg.max_examples, cfg.seed)
     if not rows:
         raise ValueError(f"{path}: no winners to train on")
     records = []
