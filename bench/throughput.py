@@ -7,7 +7,8 @@ one JSON line; writes bench/out/throughput.json. Asserts nothing about time.
     python bench/throughput.py --random-7b             # CUDA: a 7B-shaped random Qwen2 through the engine
 
 The slice is MCTS at budget 5 on 16 curriculum test tasks with the evaluate stage's search
-and sandbox settings (params.yaml), no call cache. Sides:
+and sandbox settings (params.yaml), no call cache (`--mode single_pass --task-file F`: the
+study's single-pass evaluation instead, one greedy sample per task). Sides:
 - `layout_2proc_x1`: the former layout, 2 worker processes each searching one task at a
   time with the former per-call decode loop (HFPolicy decoder "call");
 - `engine_1proc_xC`: one process, C searches at once, their calls batched by the engine
@@ -58,18 +59,19 @@ def slice_tasks(path: str | None, limit: int, out: Path) -> str:
 
 
 def run_side(name: str, tasks: str, limit: int, model: str, evaluate_cfg, processes: int, concurrency: int,
-             decoder: str, out: Path, budget: int) -> dict:
+             decoder: str, out: Path, budget: int, mode: str = "mcts") -> dict:
     from codeq_lib.metrics import rate_summary
     from codeq_lib.stages import evaluate_runs
 
     folder = out / name
     shutil.rmtree(folder, ignore_errors=True)
     start = time.perf_counter()
-    evaluate_runs(tasks, limit, evaluate_cfg.sandbox, model, [(f"mcts@{budget}", "mcts", budget, evaluate_cfg.search)],
+    run = f"{mode}@{budget}"
+    evaluate_runs(tasks, limit, evaluate_cfg.sandbox, model, [(run, mode, budget, evaluate_cfg.search)],
                   str(folder), processes=processes, call_cache=None, concurrency=concurrency,
                   policy_options={"decoder": decoder})
     wall = time.perf_counter() - start
-    rows = [json.loads(line) for line in (folder / f"mcts@{budget}" / "results.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (folder / run / "results.jsonl").read_text().splitlines()]
     tokens = sum(r["counters"]["generated_tokens"] for r in rows)
     calls = sum(r["counters"]["llm_calls"] for r in rows)
     solved = sum(bool(r["solved"]) for r in rows)
@@ -90,19 +92,22 @@ def study_slice(args) -> dict:
     evaluate_cfg = load_config(EvaluateStage, yaml.safe_load((ROOT / "params.yaml").read_text())["evaluate"], "evaluate")
     out = Path(tempfile.mkdtemp(prefix="codeq-throughput-"))
     tasks = slice_tasks(args.task_file, args.tasks, out)
-    plan = [("layout_2proc_x1", 2, 1, "call"), ("engine_1proc_x1", 1, 1, "loop")]
+    budget = 1 if args.mode == "single_pass" else args.budget
+    plan = [("layout_2proc_x1", 2, 1, "call")] if not args.no_layout else []
+    plan += [("engine_1proc_x1", 1, 1, "loop")]
     plan += [(f"engine_1proc_x{c}", 1, c, "loop") for c in args.concurrency if c != 1]
     if args.two_process:
         plan += [(f"engine_2proc_x{c}", 2, c, "loop") for c in args.concurrency if c != 1]
-    sides = [run_side(name, tasks, args.tasks, args.model, evaluate_cfg, p, c, d, out, args.budget)
+    sides = [run_side(name, tasks, args.tasks, args.model, evaluate_cfg, p, c, d, out, budget, args.mode)
              for name, p, c, d in plan]
     shutil.rmtree(out, ignore_errors=True)
-    layout = sides[0]
-    reference = sides[1]["answers"]
+    layout = sides[0]  # without the layout side: the engine at concurrency 1
+    reference = next(s for s in sides if s["side"] == "engine_1proc_x1")["answers"]
     engine = [s for s in sides if s["decoder"] == "loop"]
     best = max(engine, key=lambda s: s["tokens_per_s"])
     return {
-        "bench": "throughput", "slice": f"mcts@{args.budget} on {args.tasks} curriculum test tasks",
+        "bench": "throughput", "slice": f"{args.mode}@{budget} on {args.tasks} tasks of {args.task_file}",
+        "baseline": layout["side"],
         "speedup": round(best["tokens_per_s"] / layout["tokens_per_s"], 2), "best_side": best["side"],
         "same_answers": all(s["answers"] == reference for s in engine),
         "sides": [{k: v for k, v in s.items() if k != "answers"} for s in sides],
@@ -169,6 +174,10 @@ def main() -> None:
                         help="held-out task file (default: the curriculum test split, drawn as prepare does if absent)")
     parser.add_argument("--tasks", type=int, default=16, help="tasks in the slice")
     parser.add_argument("--budget", type=int, default=5, help="MCTS budget (LLM calls per task)")
+    parser.add_argument("--mode", choices=["mcts", "single_pass"], default="mcts",
+                        help="the slice's strategy (single_pass: one greedy sample per task, budget 1)")
+    parser.add_argument("--no-layout", action="store_true",
+                        help="skip the former layout's side; ratios are then over the engine at concurrency 1")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[4, 8, 16], help="engine sides: searches at once")
     parser.add_argument("--two-process", action="store_true", help="also run each concurrency in 2 processes")
     parser.add_argument("--random-7b", action="store_true", help="CUDA: a 7B-shaped random Qwen2 through the engine")

@@ -88,6 +88,10 @@ def test_every_stage_wrote_consistent_outputs(tiny_repo):
     choice = json.loads((repo / "runs/select/choice.json").read_text())
     assert choice["trainer"] in ("dpo", "rft") and set(choice["candidates"]) == {"base", "dpo", "rft"}
     assert all(path.endswith("_val.jsonl") for path in choice["validation_files"])
+    # round 1 is the chosen candidate's training, taken from select, not trained twice; round 2 trains
+    round1 = json.loads((repo / "runs/round1/train/summary.json").read_text())
+    assert round1["reused_from"] == f"runs/select/{choice['trainer']}", round1
+    assert "reused_from" not in json.loads((repo / "runs/round2/train/summary.json").read_text())
     for round_ in (1, 2):  # each round's policy is the base plus its adapter, unmerged
         record = json.loads((repo / f"models/round{round_}/codeq_policy.json").read_text())
         assert record["base"] == "models/base"
