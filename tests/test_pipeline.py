@@ -53,7 +53,9 @@ def run(cmd: list[str], cwd: Path, env: dict) -> str:
 
 
 @pytest.fixture(scope="module")
-def tiny_repo(tmp_path_factory):
+def tiny_repo(tmp_path_factory, request):
+    if any(item.nodeid.startswith("tests/test_smoke_full_profile.py") for item in request.session.items):
+        request.getfixturevalue("smoke_full_profile_run")  # started now: the two end-to-end runs overlap
     base = tmp_path_factory.mktemp("pipeline")
     repo = base / "main"
     files = subprocess.run(["git", "ls-files"], cwd=ROOT,
