@@ -12,7 +12,7 @@ repro: env
 test: env
 	bash scripts/ensure_docker.sh
 	bash scripts/ensure_chromium.sh
-	. .venv/bin/activate && python -m pytest -q tests notebooks --nbval-lax --ignore=notebooks/out
+	. .venv/bin/activate && python -m pytest -q tests notebooks --nbval-lax --ignore=notebooks/out --durations=25
 
 bench: env
 	bash scripts/ensure_docker.sh

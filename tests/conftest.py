@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from codeq_lib.sandbox import make_sandbox
+# Nothing here may load from a model hub at run time: offline mode makes a hub lookup fail at
+# once instead of after its connection retries (~45 s per test that tries one), and the
+# notebooks' kernels and the pipelines' subprocesses inherit it.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from codeq_lib.sandbox import make_sandbox  # noqa: E402 (after the environment is set)
 
 
 @pytest.fixture(scope="module")
