@@ -53,3 +53,18 @@ def test_an_untrained_candidate_is_not_reused(tmp_path):
     choice.write_text(json.dumps(record))
     chosen = stages.chosen_train_stage(cfg, str(choice))
     assert stages.selected_run(chosen, str(choice), str(pairs), "models/base", "models/base") is None
+
+
+def test_a_killed_select_keeps_the_candidates_it_finished(tmp_path):
+    from codeq_lib.stages.train import _finished_candidate
+
+    folder = tmp_path / "dpo"
+    identity = {"trainer": "dpo", "data": {"pairs.jsonl": "abc"}}
+    assert _finished_candidate(folder, identity) is None  # nothing yet
+    (folder / "train").mkdir(parents=True)
+    (folder / "train" / "summary.json").write_text('{"trained": true, "steps": 3}')
+    (folder / "policy").mkdir()
+    assert _finished_candidate(folder, identity) is None  # killed before its identity was written
+    (folder / "identity.json").write_text(json.dumps(identity))
+    assert _finished_candidate(folder, identity) == {"trained": True, "steps": 3}
+    assert _finished_candidate(folder, {**identity, "data": {"pairs.jsonl": "other"}}) is None

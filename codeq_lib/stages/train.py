@@ -185,12 +185,14 @@ def run_select(cfg: SelectStage, train: TrainStage, pairs_path: str, base_model:
     candidates = {"base": {"val": score(base_model, out / "base" / "eval"), "trained": False}}
     for name in cfg.trainers:
         stage = candidate_train_stage(train, name, cfg.rpo_alpha)
-        summary = run_train(stage, pairs_path, base_model, base_model, str(out / name / "train"),
-                            str(out / name / "policy"))
+        identity = json.loads(json.dumps(train_identity(stage, pairs_path, base_model, base_model), default=str))
+        summary = _finished_candidate(out / name, identity)  # a killed select resumes: done trainings are kept
+        if summary is None:
+            summary = run_train(stage, pairs_path, base_model, base_model, str(out / name / "train"),
+                                str(out / name / "policy"))
+            write_json(out / name / "identity.json", identity)
         candidates[name] = {"val": score(str(out / name / "policy"), out / name / "eval"),
-                            "trained": bool(summary.get("trained")),
-                            "identity": json.loads(json.dumps(train_identity(stage, pairs_path, base_model, base_model),
-                                                              default=str)),
+                            "trained": bool(summary.get("trained")), "identity": identity,
                             "summary": {k: v for k, v in summary.items() if not isinstance(v, dict)}}
     trained = [name for name in cfg.trainers if candidates[name]["trained"]] or list(cfg.trainers)
     best = max(trained, key=lambda name: (candidates[name]["val"]["solved"], -cfg.trainers.index(name)))
@@ -198,6 +200,16 @@ def run_select(cfg: SelectStage, train: TrainStage, pairs_path: str, base_model:
               "candidates": candidates, "meta": run_metadata(cfg)}
     write_json(out / "choice.json", choice)
     return choice
+
+
+def _finished_candidate(folder: Path, identity: dict[str, Any]) -> dict[str, Any] | None:
+    """The training summary of a select candidate already trained with `identity` (its
+    `identity.json` is written only after its policy folder is in place), else None."""
+    stamp, summary = folder / "identity.json", folder / "train" / "summary.json"
+    if stamp.is_file() and summary.is_file() and (folder / "policy").is_dir():
+        if json.loads(stamp.read_text()) == identity:
+            return json.loads(summary.read_text())
+    return None
 
 
 def chosen_train_stage(train: TrainStage, choice_path: str | None) -> TrainStage:
