@@ -16,10 +16,11 @@ def _setup(tmp_path, trainer="dpo"):
     cfg = stages.TrainStage(trainer="auto", dpo={"max_steps": 1, "seed": 0})
     choice_dir = tmp_path / "select"
     stage = stages.candidate_train_stage(cfg, trainer, 1.0)
-    identity = json.loads(json.dumps(stages.train_identity(stage, str(pairs), "models/base", "models/base")))
+    identity = stages.train_identity(stage, str(pairs), "models/base", "models/base")
     (choice_dir / trainer / "train").mkdir(parents=True)
     (choice_dir / trainer / "train" / "summary.json").write_text("{}")
     (choice_dir / trainer / "policy").mkdir()
+    (choice_dir / trainer / "identity.json").write_text(json.dumps(identity))  # as run_select writes it
     choice = {"trainer": trainer, "rpo_alpha": 0.0, "candidates": {trainer: {"trained": True, "identity": identity}}}
     (choice_dir / "choice.json").write_text(json.dumps(choice))
     return cfg, pairs, choice_dir / "choice.json"

@@ -63,9 +63,10 @@ def train_identity(cfg: TrainStage, pairs_path: str, start_model: str, base_mode
     for name in ("pairs.jsonl", "winners.jsonl"):
         path = Path(pairs_path).with_name(name)
         data[name] = file_sha256(path) if path.is_file() else None
-    return {"trainer": cfg.trainer, "settings": {"dpo": cfg.dpo, "rft": cfg.rft, "grpo": cfg.grpo, "tasks": cfg.tasks}
-            if cfg.trainer == "grpo" else {cfg.trainer: getattr(cfg, cfg.trainer)},
-            "data": data, "start": str(start_model), "base": str(base_model)}
+    identity = {"trainer": cfg.trainer, "settings": {"dpo": cfg.dpo, "rft": cfg.rft, "grpo": cfg.grpo, "tasks": cfg.tasks}
+                if cfg.trainer == "grpo" else {cfg.trainer: getattr(cfg, cfg.trainer)},
+                "data": data, "start": str(start_model), "base": str(base_model)}
+    return json.loads(json.dumps(identity, default=str))  # as read back from identity.json
 
 
 def selected_run(cfg: TrainStage, choice_path: str | None, pairs_path: str, start_model: str,
@@ -76,13 +77,10 @@ def selected_run(cfg: TrainStage, choice_path: str | None, pairs_path: str, star
         return None
     choice = json.loads(Path(choice_path).read_text())
     name = choice.get("trainer")
-    candidate = choice.get("candidates", {}).get(name, {})
     folder = Path(choice_path).parent / str(name)
-    want = json.loads(json.dumps(train_identity(cfg, pairs_path, start_model, base_model), default=str))
-    if (candidate.get("trained") and candidate.get("identity") == want
-            and (folder / "train" / "summary.json").is_file() and (folder / "policy").is_dir()):
-        return folder
-    return None
+    trained = choice.get("candidates", {}).get(name, {}).get("trained")
+    identity = train_identity(cfg, pairs_path, start_model, base_model)
+    return folder if trained and _finished_candidate(folder, identity) is not None else None
 
 
 def run_train(cfg: TrainStage, pairs_path: str, start_model: str, base_model: str, out_dir: str,
@@ -185,7 +183,7 @@ def run_select(cfg: SelectStage, train: TrainStage, pairs_path: str, base_model:
     candidates = {"base": {"val": score(base_model, out / "base" / "eval"), "trained": False}}
     for name in cfg.trainers:
         stage = candidate_train_stage(train, name, cfg.rpo_alpha)
-        identity = json.loads(json.dumps(train_identity(stage, pairs_path, base_model, base_model), default=str))
+        identity = train_identity(stage, pairs_path, base_model, base_model)
         summary = _finished_candidate(out / name, identity)  # a killed select resumes: done trainings are kept
         if summary is None:
             summary = run_train(stage, pairs_path, base_model, base_model, str(out / name / "train"),
