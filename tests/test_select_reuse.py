@@ -43,6 +43,13 @@ def test_any_difference_trains_again(tmp_path):
     # other data
     pairs.write_text('{"task_id": "t2"}\n')
     assert stages.selected_run(chosen, str(choice), str(pairs), "models/base", "models/base") is None
+    # trained with bf16 autocast on another kind of machine (train.dpo.autocast_bf16: auto)
+    record = json.loads(choice.read_text())
+    record["candidates"]["dpo"]["identity"]["autocast_bf16"] = not record["candidates"]["dpo"]["identity"]["autocast_bf16"]
+    identity = choice.parent / "dpo" / "identity.json"
+    identity.write_text(json.dumps(record["candidates"]["dpo"]["identity"]))
+    pairs.write_text('{"task_id": "t1"}\n')
+    assert stages.selected_run(chosen, str(choice), str(pairs), "models/base", "models/base") is None
     # no choice at all
     assert stages.selected_run(chosen, None, str(pairs), "models/base", "models/base") is None
 

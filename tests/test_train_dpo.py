@@ -79,6 +79,18 @@ def test_defaults_are_codeq():
         DPOConfig(batch_size=16, per_device_batch_size=3)
 
 
+def test_autocast_auto_follows_the_machine():
+    from codeq_lib.config import from_dict
+    from codeq_lib.policy.models import cpu_has_fast_bf16
+    from codeq_lib.train.dpo_config import autocast_on
+
+    assert autocast_on(True, "cpu") is True and autocast_on(False, "cpu") is False
+    assert autocast_on("auto", "cpu") is cpu_has_fast_bf16()  # this CPU: native bf16 or not
+    assert from_dict(DPOConfig, {"autocast_bf16": "auto"}, where="t").autocast_bf16 == "auto"
+    with pytest.raises(Exception, match="autocast_bf16"):
+        from_dict(DPOConfig, {"autocast_bf16": "sometimes"}, where="t")
+
+
 def test_doctests_pass():
     assert doctest.testmod(dpo_trainer).failed == 0
 
@@ -89,7 +101,7 @@ def test_training_logs_finite_loss_and_writes_checkpoint(round1):
     losses = [row["loss"] for row in log if "loss" in row]
     assert len(losses) == 2 and all(math.isfinite(x) for x in losses)
     assert {"rewards/accuracies", "rewards/margins", "rewards/chosen"} <= set(log[0])
-    assert summary["steps"] == 2 and summary["finite"] is True
+    assert summary["steps"] == 2 and summary["finite"] is True and summary["autocast_bf16"] is False
     assert (out / "adapter" / "adapter_model.safetensors").is_file()
     assert read_json(out / "train_config.json")["lora_r"] == 4
     run = read_json(out / "run.json")

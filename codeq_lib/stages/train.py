@@ -66,6 +66,11 @@ def train_identity(cfg: TrainStage, pairs_path: str, start_model: str, base_mode
     identity = {"trainer": cfg.trainer, "settings": {"dpo": cfg.dpo, "rft": cfg.rft, "grpo": cfg.grpo, "tasks": cfg.tasks}
                 if cfg.trainer == "grpo" else {cfg.trainer: getattr(cfg, cfg.trainer)},
                 "data": data, "start": str(start_model), "base": str(base_model)}
+    if cfg.trainer in ("dpo", "rft"):  # "auto" resolves per machine: another CPU kind trains another adapter
+        from codeq_lib.train.dpo_config import autocast_on
+
+        section = getattr(cfg, cfg.trainer)
+        identity["autocast_bf16"] = autocast_on(section.get("autocast_bf16", False), section.get("device", "auto"))
     return json.loads(json.dumps(identity, default=str))  # as read back from identity.json
 
 

@@ -45,7 +45,7 @@ from codeq_lib.config import resolved, run_metadata
 from codeq_lib.errors import UserError
 from codeq_lib.io import iter_jsonl, write_json, write_jsonl
 from codeq_lib.train.distributed import accumulation_per_process, world_size
-from codeq_lib.train.dpo_config import DPOConfig
+from codeq_lib.train.dpo_config import DPOConfig, autocast_on
 
 # The per-token fields TRL's DPOTrainer reads from the fused head (its __init__ asks for these).
 FUSED_OUTPUTS = ("log_probs", "entropy", "mean_logits", "is_top1")
@@ -364,7 +364,7 @@ def trl_args(cfg: DPOConfig, out_dir: Path, n_examples: int = 0) -> TRLDPOConfig
         gradient_checkpointing=cfg.gradient_checkpointing,
         # weights are already in their dtype; autocast_bf16 adds bf16 matmuls on top of fp32
         # weights (mixed precision); log-probs are fp32 either way (the fused head runs outside autocast)
-        bf16=cfg.autocast_bf16,
+        bf16=autocast_on(cfg.autocast_bf16, cfg.device),
         use_cpu=resolve_device(cfg.device) == "cpu",
         logging_steps=cfg.logging_steps,
         save_strategy="no",
@@ -455,6 +455,7 @@ def train_dpo(cfg: DPOConfig, dataset=None) -> dict[str, Any]:
         "final_loss": losses[-1] if losses else None,
         "finite": all(math.isfinite(x) for x in losses),
         "weight_dtype": str(next(trainer.model.parameters()).dtype),
+        "autocast_bf16": trainer.args.bf16,
         "fp32_logprobs": cfg.fp32_logprobs,
         "processes": trainer.accelerator.num_processes,
     }

@@ -15,10 +15,10 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from codeq_lib.io import iter_jsonl
-from codeq_lib.train.dpo_config import CODEQ_TARGET_MODULES
+from codeq_lib.train.dpo_config import CODEQ_TARGET_MODULES, autocast_on
 
 
 @dataclass
@@ -44,7 +44,8 @@ class RFTConfig:
     max_examples: int | None = field(default=None, metadata={"help": "At most N winners, a seeded draw."})
     dtype: str = field(default="auto", metadata={"help": "Weight dtype: auto = bf16 on CUDA, fp32 on CPU."})
     device: str = field(default="auto", metadata={"help": "auto, cpu or cuda[:i]."})
-    autocast_bf16: bool = field(default=False, metadata={"help": "bf16 autocast over fp32 weights."})
+    autocast_bf16: bool | Literal["auto"] = field(
+        default=False, metadata={"help": "bf16 autocast over fp32 weights; auto: where bf16 is fast (`autocast_on`)."})
     logging_steps: int = field(default=1, metadata={"help": "Log every N steps."})
     seed: int = field(default=0, metadata={"help": "Seed for LoRA init, the draw and shuffling."})
 
@@ -95,7 +96,7 @@ def train_rft(cfg: RFTConfig, dataset=None) -> dict[str, Any]:
         gradient_accumulation_steps=cfg.gradient_accumulation_steps, learning_rate=cfg.learning_rate,
         lr_scheduler_type=cfg.lr_scheduler_type, warmup_steps=int(round(cfg.warmup_ratio * steps)),
         num_train_epochs=cfg.num_train_epochs, max_steps=cfg.max_steps, max_length=cfg.max_length,
-        completion_only_loss=True, packing=False, bf16=cfg.autocast_bf16,
+        completion_only_loss=True, packing=False, bf16=autocast_on(cfg.autocast_bf16, cfg.device),
         use_cpu=resolve_device(cfg.device) == "cpu", logging_steps=cfg.logging_steps, save_strategy="no",
         report_to="none", seed=cfg.seed, data_seed=cfg.seed, disable_tqdm=True, dataloader_num_workers=0,
     )
@@ -104,7 +105,7 @@ def train_rft(cfg: RFTConfig, dataset=None) -> dict[str, Any]:
     result = trainer.train()
     losses = [row["loss"] for row in trainer.state.log_history if "loss" in row]
     summary = {"trainer": "rft", "policy_start": name, "n_examples": len(dataset),
-               "steps": trainer.state.global_step, "warmup_steps": args.warmup_steps,
+               "steps": trainer.state.global_step, "warmup_steps": args.warmup_steps, "autocast_bf16": args.bf16,
                "train_loss": result.training_loss, "final_loss": losses[-1] if losses else None,
                "finite": all(math.isfinite(x) for x in losses)}
     adapter = save_checkpoint(trainer, cfg, out, {"summary": summary})
