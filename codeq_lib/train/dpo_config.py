@@ -140,6 +140,6 @@ def autocast_on(setting: bool | str, device: str = "auto") -> bool:
     AVX2-only 2-core machine, so autocast there makes training several times slower."""
     if setting != "auto":
         return bool(setting)
-    from codeq_lib.policy.models import cpu_has_fast_bf16, resolve_device
+    from codeq_lib.policy.models import policy_dtype, resolve_device
 
-    return resolve_device(device).startswith("cuda") or cpu_has_fast_bf16()
+    return policy_dtype("auto", resolve_device(device)) == "bfloat16"  # the rule the sampler's dtype follows
