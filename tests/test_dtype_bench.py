@@ -2,21 +2,15 @@
 (each run's metrics record the dtype it sampled in), the two are paired on the same tasks, and
 the machine's own dtype rule is left as it was. No timing is asserted."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
-
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "dtype_rates.py"
+from script_support import load_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_dtype_rates", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench/dtype_rates.py")
 
 
 def test_both_dtypes_sample_the_same_tasks_paired(bench, tmp_path, capsys):

@@ -2,22 +2,16 @@
 has the documented keys, and the bandwidth bound is the hand-computed value. No timing
 is asserted."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 import torch
-
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "generation.py"
+from script_support import load_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_generation", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench/generation.py")
 
 
 TINY_QWEN = dict(vocab_size=512, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
@@ -74,9 +68,7 @@ def test_decode_bench_runs_every_side_on_the_same_prompts(tmp_path, capsys):
     fp32 (no timing asserted)."""
     from codeq_lib.policy.models import tiny_random_model_dir
 
-    spec = importlib.util.spec_from_file_location("bench_decode", BENCH.parent / "decode.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("bench/decode.py")
     out = tmp_path / "decode.json"
     threads = torch.get_num_threads()
     try:

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
+from script_support import load_script
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "sandbox.py"
 
 
 def load_bench():
-    spec = importlib.util.spec_from_file_location("bench_sandbox", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench/sandbox.py")
 
 
 def test_bench_tiny_run_writes_json(tmp_path):
