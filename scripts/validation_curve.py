@@ -47,12 +47,12 @@ def point(stage, name: str, select: Path, out: Path, score) -> tuple[dict, list[
     from codeq_lib.stages.train import _finished_candidate
 
     identity = train_identity(stage, PAIRS, BASE, BASE)
-    for folder in (select / name, out / point_name(stage)):
-        summary = _finished_candidate(folder, identity)
-        if summary is not None and (folder / "eval" / SINGLE / "metrics.json").is_file():
-            return summary, rows_of(folder / "eval"), str(folder)
     folder = out / point_name(stage)
-    summary = _finished_candidate(folder, identity)
+    for done in (select / name, folder):  # select's candidate, or this script's finished run
+        summary = _finished_candidate(done, identity)
+        if summary is not None and (done / "eval" / SINGLE / "metrics.json").is_file():
+            return summary, rows_of(done / "eval"), str(done)
+    summary = _finished_candidate(folder, identity)  # trained, killed while scoring: score resumes
     if summary is None:
         summary = run_train(stage, PAIRS, BASE, BASE, str(folder / "train"), str(folder / "policy"))
         write_json(folder / "identity.json", identity)
@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import yaml
 
+    from codeq_lib.data.sample import task_files
     from codeq_lib.io import atomic_write_text
     from codeq_lib.paired import paired_comparison
     from codeq_lib.stages import SelectStage, TrainStage, candidate_train_stage, evaluate_runs, load_config, load_options
@@ -112,9 +113,8 @@ def main(argv: list[str] | None = None) -> int:
                  "run": source}
         print(json.dumps(entry), flush=True)
         curve.append(entry)
-    report = {"validation_files": [str(f) for f in select_cfg.tasks] if isinstance(select_cfg.tasks, list)
-              else select_cfg.tasks, "sample": select_cfg.sample, "base_solved": curve[0]["vs_base"]["a_solved"],
-              "curve": curve}
+    report = {"validation_files": [str(f) for f in task_files(select_cfg.tasks)], "sample": select_cfg.sample,
+              "base_solved": curve[0]["vs_base"]["a_solved"], "curve": curve}
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.json, json.dumps(report, indent=1) + "\n")
     print(json.dumps(report))
