@@ -62,8 +62,9 @@ def rate_table(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
                     "samples_per_task": group["samples"].mean() if "samples" in group else float("nan"),
                     "tokens_per_task": group["generated_tokens"].mean(),
                     "llm_calls_per_solved": group["llm_calls"].sum() / solved if solved else float("nan"),
-                    "tokens_per_solved": group["generated_tokens"].sum() / solved if solved else float("nan"),
-                    "sandbox_runs_per_solved": group["sandbox_runs"].sum() / solved if solved else float("nan")})
+                    # min_count=1: a quantity not recorded (NaN, as in an anytime reading) stays blank, not 0
+                    "tokens_per_solved": group["generated_tokens"].sum(min_count=1) / solved if solved else float("nan"),
+                    "sandbox_runs_per_solved": group["sandbox_runs"].sum(min_count=1) / solved if solved else float("nan")})
     table = pd.DataFrame(out)
     for column, order in (("category", CATEGORY_ORDER), ("difficulty", DIFFICULTY_ORDER), ("mode", MODE_ORDER)):
         if column in table:

@@ -45,6 +45,11 @@ def test_anytime_reading_equals_real_runs_at_each_budget(tmp_path, sandbox):
         assert read.sort_index().tolist() == real.sort_index().tolist(), budget
     assert load_rows(tmp_path / "b5").set_index("task_id")["solved"].to_dict() == {
         "t1": True, "t2": True, "t3": True, "t4": False}
+    # the reading keeps no per-call tokens or sandbox runs: its cost columns are blank, not 0
+    table = rate_table(anytime_budget_rows(run5, [2], tasks()), ["mode", "budget"])
+    assert table.loc[0, "solved"] > 0
+    assert table[["tokens_per_task", "tokens_per_solved", "sandbox_runs_per_solved"]].isna().all(axis=None)
+    assert table.loc[0, "llm_calls_per_solved"] > 0
 
 
 def test_anytime_refuses_runs_without_early_stop_and_bad_tasks(tmp_path, sandbox):
