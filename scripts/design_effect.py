@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 def anova_icc(clusters: list[list[float]]) -> float:
     """One-way ANOVA ICC of outcomes grouped in clusters of unequal sizes (nan if undefined)."""
-    sizes = [len(c) for c in clusters if c]
     clusters = [c for c in clusters if c]
+    sizes = [len(c) for c in clusters]
     n, k = sum(sizes), len(clusters)
     if k < 2 or n <= k:
         return float("nan")
@@ -39,19 +39,17 @@ def anova_icc(clusters: list[list[float]]) -> float:
 
 
 def run_clustering(path: Path) -> dict:
+    from codeq_lib.io import iter_jsonl
     from codeq_lib.paired import design_effect
 
     results = path / "results.jsonl" if path.is_dir() else path
     if not results.is_file():
         raise SystemExit(f"design_effect.py: {results}: no such results file")
     by_problem: dict[str, list[float]] = defaultdict(list)
-    for number, line in enumerate(results.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
+    for number, row in iter_jsonl(results):  # a line that is not JSON raises with its number
         try:
-            row = json.loads(line)
             by_problem[row["problem_key"]].append(1.0 if row["solved"] else 0.0)
-        except (json.JSONDecodeError, KeyError) as error:
+        except (KeyError, TypeError) as error:
             raise SystemExit(f"design_effect.py: {results}:{number}: not a result row ({error!r})") from None
     n = sum(len(v) for v in by_problem.values())
     icc = anova_icc(list(by_problem.values()))
